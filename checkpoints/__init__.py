@@ -1,0 +1,1 @@
+"""Shipped model checkpoints, installed as ``persian_stance.checkpoints``."""
