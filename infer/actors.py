@@ -1,0 +1,182 @@
+"""Finding the guideline's actors in a sentence, with character spans.
+
+The gazetteer is data (``data/actors.toml``); this module compiles it into one
+regular expression. Text is normalised first (with an offset map), so Arabic
+letter forms, digits and missing half-spaces do not matter, and the spans
+returned point into the text the caller passed in.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable
+
+from .labels import ACTORS
+from .normalize import ZWNJ, Normalizer
+from .resources import read_toml
+
+_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیئأإؤءة"
+# Inflections an alias may carry: plural, ezafe, adjective, demonym, possessive.
+_SUFFIXES = sorted(
+    {
+        "ها", "های", "هایی", "ی", "یان", "یی", "ییان", "ئی", "یها", "یهای",
+        "ییها", "ییهای", "ئیها", "ش", "اش", "شان", "مان", "یش",
+    }
+    | {"ی" + ZWNJ + s for s in ("ها", "های", "هایی")}
+    | {"یی" + ZWNJ + s for s in ("ها", "های", "هایی")}
+    | {"ئی" + ZWNJ + s for s in ("ها", "های")}
+    # «ای» only after a half-space (سوریه‌ای): written solid it makes other
+    # words out of aliases (رؤسای ← روس).
+    | {ZWNJ + "ای"},
+    key=len,
+    reverse=True,
+)
+_SUFFIX_RE = "(?:" + ZWNJ + "?(?:" + "|".join(map(re.escape, _SUFFIXES)) + "))?"
+_SEP = f"[ {ZWNJ}]?"
+
+
+@dataclass(frozen=True)
+class Mention:
+    actor: str
+    start: int
+    end: int
+    surface: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"actor": self.actor, "start": self.start, "end": self.end, "surface": self.surface}
+
+
+def _alias_pattern(alias: str) -> str:
+    """A regex for an alias that tolerates the usual spelling variants."""
+    out = []
+    for ch in alias:
+        if ch in (" ", ZWNJ):
+            out.append(_SEP)
+        elif ch in "آا":
+            out.append("[آا]")
+        elif ch in "ئی":
+            out.append("[ئی]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def _key(s: str) -> str:
+    """Spelling-insensitive key used to compare context words with the lists."""
+    return re.sub(f"[ {ZWNJ}]", "", s).replace("آ", "ا").replace("ئ", "ی")
+
+
+class ActorDetector:
+    """Find actor mentions. ``detect`` returns every mention; ``actors`` the set."""
+
+    def __init__(self, gazetteer: dict[str, Any], normalizer: Normalizer | None = None):
+        self.normalizer = normalizer or Normalizer()
+        actors = gazetteer.get("actor", {})
+        unknown = set(actors) - set(ACTORS)
+        if unknown:
+            raise ValueError(f"gazetteer names unknown actors: {sorted(unknown)}")
+        entries: list[tuple[str, str, str]] = []  # (alias, actor, kind)
+        self._not_before: dict[str, set[str]] = {}
+        self._only_after: dict[str, set[str]] = {}
+        for actor in ACTORS:
+            spec = actors.get(actor, {})
+            for kind in ("names", "exact", "capitals"):
+                for alias in spec.get(kind, []):
+                    entries.append((alias, actor, kind))
+            for alias, words in spec.get("not_before", {}).items():
+                self._not_before[_key(alias)] = {_key(w) for w in words}
+            for alias, words in spec.get("only_after", {}).items():
+                self._only_after[_key(alias)] = {_key(w) for w in words}
+        # Longest aliases first so that «جمهوری اسلامی ایران» wins over «ایران».
+        entries.sort(key=lambda e: len(e[0]), reverse=True)
+        self._entries = entries
+        parts = []
+        for i, (alias, _actor, kind) in enumerate(entries):
+            suffix = _SUFFIX_RE if kind == "names" else ""
+            parts.append(f"(?P<a{i}>{_alias_pattern(alias)}{suffix})")
+        self._regex = re.compile(
+            f"(?<![{_LETTERS}])(?:" + "|".join(parts) + f")(?![{_LETTERS}]|{ZWNJ}[{_LETTERS}])"
+        )
+        exclude = gazetteer.get("exclude", {})
+        phrases = sorted(exclude.get("phrases", []), key=len, reverse=True)
+        self._exclude = (
+            re.compile(
+                f"(?<![{_LETTERS}])(?:" + "|".join(_alias_pattern(p) for p in phrases) + f")(?![{_LETTERS}])"
+            )
+            if phrases
+            else None
+        )
+        self._place_before = {_key(w) for w in exclude.get("place_before", [])}
+
+    @classmethod
+    def default(cls) -> "ActorDetector":
+        return _default_detector()
+
+    def detect(self, text: str) -> list[Mention]:
+        """All mentions in ``text``, spans into ``text`` itself."""
+        norm = self.normalizer.normalize_with_offsets(text)
+        t = norm.text
+        blocked: list[tuple[int, int]] = []
+        if self._exclude is not None:
+            blocked = [m.span() for m in self._exclude.finditer(t)]
+        out = []
+        for m in self._regex.finditer(t):
+            group = m.lastgroup
+            alias, actor, kind = self._entries[int(group[1:])]
+            s, e = m.span()
+            if any(bs <= s and e <= be for bs, be in blocked):
+                continue
+            if not self._context_allows(t, s, e, alias, kind):
+                continue
+            os_, oe = norm.original_span(s, e)
+            out.append(Mention(actor, os_, oe, text[os_:oe]))
+        return out
+
+    def actors(self, text: str) -> list[str]:
+        """The mentioned actors, in the guideline's order."""
+        found = {m.actor for m in self.detect(text)}
+        return [a for a in ACTORS if a in found]
+
+    def _context_allows(self, t: str, s: int, e: int, alias: str, kind: str) -> bool:
+        prev_word = _word_before(t, s)
+        next_word = _word_after(t, e)
+        k = _key(alias)
+        if k in self._not_before and _key(next_word) in self._not_before[k]:
+            return False
+        if k in self._only_after and _key(prev_word) not in self._only_after[k]:
+            return False
+        if kind == "capitals":
+            two_before = _key(_word_before(t, s, 2))
+            if _key(prev_word) in self._place_before or two_before in self._place_before:
+                return False
+        return True
+
+
+def _word_before(t: str, s: int, n: int = 1) -> str:
+    words = re.findall(f"[{_LETTERS}{ZWNJ}]+", t[max(0, s - 60):s])
+    if len(words) < n:
+        return ""
+    return " ".join(words[-n:]) if n > 1 else words[-1]
+
+
+def _word_after(t: str, e: int) -> str:
+    m = re.match(f"\\s*([{_LETTERS}{ZWNJ}]+)", t[e:e + 40])
+    return m.group(1) if m else ""
+
+
+@lru_cache(maxsize=1)
+def _default_detector() -> ActorDetector:
+    return ActorDetector(read_toml("actors.toml"))
+
+
+def detect_actors(text: str) -> list[str]:
+    """Actors mentioned in ``text`` according to the shipped gazetteer."""
+    return ActorDetector.default().actors(text)
+
+
+def mentions_by_actor(mentions: Iterable[Mention]) -> dict[str, list[Mention]]:
+    out: dict[str, list[Mention]] = {}
+    for m in mentions:
+        out.setdefault(m.actor, []).append(m)
+    return {a: out[a] for a in ACTORS if a in out}
