@@ -1,0 +1,47 @@
+"""The ``persian-stance`` command.
+
+Each sub-command lives in its own module and is imported only when run, so
+``persian-stance label`` starts without loading the training stack.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "label": ("persian_stance.infer.cli", "label articles or sentences with a trained model"),
+    "validate": ("persian_stance.train.validate", "check labelled JSON Lines files against the guideline"),
+    "detector-report": ("persian_stance.train.detector_report", "actor detector precision/recall on a labelled file"),
+    "segment": ("persian_stance.train.segment_cmd", "print the sentences the splitter finds in articles"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="persian-stance",
+        description="Topic and actor-stance analysis of Persian political news (ANNOTATION.md v1.1).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        # Command modules keep heavy imports inside run(), so this stays cheap.
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
