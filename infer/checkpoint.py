@@ -1,0 +1,226 @@
+"""Checkpoint folders: safetensors weights plus JSON, written atomically, loaded
+without unpickling anything.
+
+A checkpoint folder holds:
+
+- ``config.json``: format version, encoder spec, label maps (fixed order),
+  normaliser settings, ZWNJ policy, topic thresholds, LoRA settings;
+- ``model.safetensors``: the trained weights only — the heads and the LoRA
+  matrices (merged into the pretrained encoder at load time), or, after full
+  fine-tuning, the whole encoder too;
+- ``metrics.json``, ``training.toml`` (the configuration it was trained with)
+  and ``README.md`` (model card), when written by the trainer.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .encoders import EncoderSpec, load_encoder, load_tokenizer, zwnj_policy
+from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
+from .model import TopicStanceModel
+from .normalize import NormalizerConfig
+
+FORMAT = "persian-stance-checkpoint"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint folder is missing, incomplete or damaged."""
+
+
+@dataclass
+class CheckpointConfig:
+    encoder: EncoderSpec
+    encoder_config: dict[str, Any]
+    zwnj: str
+    normalizer: NormalizerConfig = field(default_factory=NormalizerConfig)
+    topic_thresholds: dict[str, float] = field(default_factory=lambda: {t: 0.5 for t in TOPICS})
+    lora: dict[str, Any] | None = None
+    """``{"r", "alpha", "targets": [module paths]}`` or None after full fine-tuning."""
+    dropout: float = 0.1
+    stance_hidden: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "guideline_version": GUIDELINE_VERSION,
+            "labels": {"topics": list(TOPICS), "actors": list(ACTORS), "stances": list(STANCES)},
+            "encoder": self.encoder.to_dict(),
+            "encoder_config": self.encoder_config,
+            "zwnj": self.zwnj,
+            "normalizer": self.normalizer.to_dict(),
+            "topic_thresholds": {t: float(self.topic_thresholds[t]) for t in TOPICS},
+            "lora": self.lora,
+            "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden},
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "config.json") -> "CheckpointConfig":
+        if d.get("format") != FORMAT:
+            raise CheckpointError(f"{where}: not a persian-stance checkpoint (format {d.get('format')!r})")
+        if d.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(f"{where}: unsupported checkpoint format version {d.get('format_version')!r}")
+        labels = d.get("labels", {})
+        if labels != {"topics": list(TOPICS), "actors": list(ACTORS), "stances": list(STANCES)}:
+            raise CheckpointError(f"{where}: label maps differ from this version's {TOPICS}/{ACTORS}/{STANCES}")
+        try:
+            heads = d.get("heads", {})
+            return cls(
+                encoder=EncoderSpec.from_dict(d["encoder"]),
+                encoder_config=d["encoder_config"],
+                zwnj=d["zwnj"],
+                normalizer=NormalizerConfig.from_dict(d.get("normalizer", {})),
+                topic_thresholds={t: float(d["topic_thresholds"][t]) for t in TOPICS},
+                lora=d.get("lora"),
+                dropout=float(heads.get("dropout", 0.1)),
+                stance_hidden=heads.get("stance_hidden"),
+                extra=d.get("extra", {}),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{where}: incomplete or malformed config ({e!r})") from e
+
+
+def trained_state(model: TopicStanceModel, lora: dict[str, Any] | None) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint stores: heads, plus LoRA matrices or the full encoder."""
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    if lora is None:
+        state.update({k: v for k, v in model.state_dict().items() if k.startswith("encoder.")})
+    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+
+def save_checkpoint(
+    path: str | Path,
+    config: CheckpointConfig,
+    state: dict[str, torch.Tensor],
+    extra_files: dict[str, str] | None = None,
+) -> Path:
+    """Write a checkpoint folder atomically: everything goes to a temporary
+    folder beside ``path`` that replaces ``path`` in one rename, so a crash
+    leaves either the old checkpoint or the new one, never half of one."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
+        _write_text(tmp / CONFIG_FILE, json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        for name, text in (extra_files or {}).items():
+            _write_text(tmp / name, text)
+        os.chmod(tmp, 0o755)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.rmdir(old)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _write_text(p: Path, text: str) -> None:
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_config(path: str | Path) -> CheckpointConfig:
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"no checkpoint folder at {path}")
+    cfg_file = path / CONFIG_FILE
+    if not cfg_file.is_file():
+        raise CheckpointError(f"{path} is not a complete checkpoint: {CONFIG_FILE} is missing")
+    try:
+        data = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{cfg_file} is damaged: {e}") from e
+    return CheckpointConfig.from_dict(data, str(cfg_file))
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    wfile = Path(path) / WEIGHTS_FILE
+    if not wfile.is_file():
+        raise CheckpointError(f"{path} is not a complete checkpoint: {WEIGHTS_FILE} is missing")
+    try:
+        return load_file(str(wfile))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{wfile} is damaged: {e}") from e
+
+
+def build_model(config: CheckpointConfig, state: dict[str, torch.Tensor], where: str = "checkpoint"):
+    """Model and tokenizer for a checkpoint: pretrained encoder (+ merged LoRA)
+    or the stored full encoder, then the heads."""
+    tokenizer = load_tokenizer(config.encoder)
+    if config.lora is None:
+        encoder = load_encoder(config.encoder, from_config=config.encoder_config)
+    else:
+        encoder = load_encoder(config.encoder)
+    model = TopicStanceModel(encoder, dropout=config.dropout, stance_hidden=config.stance_hidden)
+    state = dict(state)
+    if config.lora is not None:
+        merge_lora(model.encoder, state, config.lora, where)
+    expected = {k for k in model.state_dict() if config.lora is None or not k.startswith("encoder.")}
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{where}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise CheckpointError(f"{where}: weights do not fit the model: {e}") from e
+    model.eval()
+    return model, tokenizer
+
+
+def merge_lora(encoder: torch.nn.Module, state: dict[str, torch.Tensor], lora: dict[str, Any], where: str) -> None:
+    """W ← W + (alpha / r) · B A for every adapted linear layer; pops the LoRA
+    tensors from ``state``. Merged weights cost nothing at inference."""
+    scale = float(lora["alpha"]) / float(lora["r"])
+    modules = dict(encoder.named_modules())
+    for target in lora["targets"]:
+        a = state.pop(f"lora.{target}.A", None)
+        b = state.pop(f"lora.{target}.B", None)
+        if a is None or b is None or target not in modules:
+            raise CheckpointError(f"{where}: LoRA weights for {target!r} are missing or do not match the encoder")
+        layer = modules[target]
+        delta = (b.float() @ a.float()) * scale
+        if delta.shape != layer.weight.shape:
+            raise CheckpointError(f"{where}: LoRA shape {tuple(delta.shape)} does not fit {target!r}")
+        with torch.no_grad():
+            layer.weight += delta.to(layer.weight.dtype)
+
+
+def load_checkpoint(path: str | Path):
+    """(model, tokenizer, config) of a checkpoint folder; raises CheckpointError."""
+    config = read_config(path)
+    state = read_weights(path)
+    model, tokenizer = build_model(config, state, where=str(path))
+    return model, tokenizer, config
+
+
+def detect_zwnj_policy(tokenizer) -> str:
+    return zwnj_policy(tokenizer)

@@ -1,0 +1,308 @@
+"""The Python API: load a checkpoint, label sentences and articles.
+
+    >>> from persian_stance.infer import Predictor
+    >>> p = Predictor.load()                      # the shipped default model
+    >>> [r.topic_labels for r in p.predict(["تحریم‌های آمریکا علیه ایران تشدید شد."])]
+    >>> p.predict_article(open("article.txt").read()).summary
+
+Results are plain dataclasses; ``to_dict()`` gives JSON-ready dicts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .actors import ActorDetector, Mention
+from .checkpoint import CheckpointConfig, load_checkpoint
+from .features import ACTOR_INDEX, collate, encode_sentence
+from .labels import ACTORS, STANCE_SIGN, STANCES, TOPICS
+from .normalize import Normalizer, NormalizerConfig
+from .resources import read_toml
+from .segment import Sentence, segment_article
+
+DEFAULT_MODEL = "default"
+
+
+@dataclass
+class ActorStance:
+    actor: str
+    stance: str
+    scores: dict[str, float]
+    """Probability of each stance class."""
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    """Character spans of the mentions in the sentence's ``text``."""
+    surfaces: list[str] = field(default_factory=list)
+    mention_found: bool = True
+    """False when the caller named an actor the detector did not find in the
+    sentence; the stance then rests on the sentence alone."""
+
+    @property
+    def score(self) -> float:
+        """Signed stance strength in [-1, 1]: P(favor) − P(against)."""
+        return self.scores["favor"] - self.scores["against"]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["spans"] = [list(s) for s in self.spans]
+        return d
+
+
+@dataclass
+class SentenceResult:
+    text: str
+    topics: dict[str, float]
+    """Probability of each topic."""
+    topic_labels: list[str]
+    """Topics whose probability reaches the threshold."""
+    actors: list[ActorStance]
+    index: int | None = None
+    """Position in the article (``predict_article``) or in the input list."""
+    start: int | None = None
+    end: int | None = None
+    """Character span of ``text`` in the article, when it came from one."""
+
+    def to_dict(self) -> dict:
+        return {
+            "sentence_index": self.index,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "topics": self.topics,
+            "topic_labels": self.topic_labels,
+            "actors": [a.to_dict() for a in self.actors],
+        }
+
+
+@dataclass
+class TopicSummary:
+    sentences: int
+    """Sentences labelled with the topic."""
+    strongest_sentence: int
+    strongest_probability: float
+    strongest_text: str
+
+
+@dataclass
+class ActorSummary:
+    favor: int
+    against: int
+    neutral: int
+    mean_score: float
+    """Mean over the actor's sentences of P(favor) − P(against), in [-1, 1]."""
+
+
+@dataclass
+class ArticleResult:
+    sentences: list[SentenceResult]
+    topics: dict[str, TopicSummary]
+    actors: dict[str, ActorSummary]
+
+    @property
+    def summary(self) -> dict:
+        return {"topics": {k: asdict(v) for k, v in self.topics.items()},
+                "actors": {k: asdict(v) for k, v in self.actors.items()}}
+
+    def to_dict(self) -> dict:
+        return {"sentences": [s.to_dict() for s in self.sentences], "summary": self.summary}
+
+
+def summarize(sentences: Sequence[SentenceResult]) -> tuple[dict[str, TopicSummary], dict[str, ActorSummary]]:
+    """Article summary: each topic present with its strongest sentence, and per
+    actor the count of favor/against/neutral sentences and the mean score."""
+    topics: dict[str, TopicSummary] = {}
+    for t in TOPICS:
+        labelled = [s for s in sentences if t in s.topic_labels]
+        if not labelled:
+            continue
+        best = max(labelled, key=lambda s: s.topics[t])
+        topics[t] = TopicSummary(len(labelled), best.index if best.index is not None else -1, best.topics[t], best.text)
+    actors: dict[str, ActorSummary] = {}
+    for a in ACTORS:
+        found = [x for s in sentences for x in s.actors if x.actor == a]
+        if not found:
+            continue
+        counts = {st: sum(x.stance == st for x in found) for st in STANCES}
+        actors[a] = ActorSummary(counts["favor"], counts["against"], counts["neutral"],
+                                 float(np.mean([x.score for x in found])))
+    return topics, actors
+
+
+class Predictor:
+    """Topic and stance predictions from a trained checkpoint.
+
+    Use :meth:`load`; the constructor takes already loaded parts.
+    """
+
+    def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 32,
+                 max_length: int | None = None, thresholds: dict[str, float] | None = None):
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = device
+        self.batch_size = batch_size
+        self.max_length = max_length or config.encoder.max_length
+        self.normalizer = Normalizer(config.normalizer)
+        self.detector = ActorDetector.default() if config.normalizer == NormalizerConfig() else \
+            ActorDetector(read_toml("actors.toml"), self.normalizer)
+        self.thresholds = dict(config.topic_thresholds)
+        if thresholds:
+            unknown = set(thresholds) - set(TOPICS)
+            if unknown:
+                raise ValueError(f"unknown topics in thresholds: {sorted(unknown)}")
+            self.thresholds.update({k: float(v) for k, v in thresholds.items()})
+        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @classmethod
+    def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None, batch_size: int = 32,
+             max_length: int | None = None, thresholds: dict[str, float] | None = None,
+             quantize: bool = False, threads: int | None = None) -> "Predictor":
+        """Load a checkpoint folder, or ``"default"`` for the model shipped with the package.
+
+        ``quantize`` applies int8 dynamic quantisation to the linear layers (CPU only).
+        """
+        if threads:
+            torch.set_num_threads(threads)
+        path = resolve_model(path_or_preset)
+        model, tokenizer, config = load_checkpoint(path)
+        device = device or ("cuda" if torch.cuda.is_available() and not quantize else "cpu")
+        if quantize:
+            if device != "cpu":
+                raise ValueError("int8 dynamic quantisation runs on the CPU only")
+            model = quantize_dynamic(model)
+        return cls(model, tokenizer, config, device=device, batch_size=batch_size, max_length=max_length,
+                   thresholds=thresholds)
+
+    # -- sentences ----------------------------------------------------------
+
+    def predict(self, sentences: str | Sequence[str]) -> list[SentenceResult]:
+        """One result per sentence, in input order (each string is one sentence)."""
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        prepared = [self._prepare(s) for s in sentences]
+        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
+        results = []
+        for i, ((norm, mentions, norm_obj), (topic_p, stance_p)) in enumerate(zip(prepared, outputs)):
+            results.append(self._result(sentences[i], norm_obj, mentions, topic_p, stance_p, index=i))
+        return results
+
+    def predict_proba(self, sentences: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw probabilities: topics ``(n, len(TOPICS))`` and stances
+        ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned are NaN."""
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        prepared = [self._prepare(s) for s in sentences]
+        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
+        topics = np.stack([o[0] for o in outputs]) if outputs else np.zeros((0, len(TOPICS)))
+        stances = np.full((len(outputs), len(ACTORS), len(STANCES)), np.nan)
+        for i, ((_, mentions, _), (_, sp)) in enumerate(zip(prepared, outputs)):
+            for a in {m.actor for m in mentions}:
+                stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
+        return topics, stances
+
+    def predict_stance(self, sentence: str, actor: str) -> ActorStance:
+        """Stance of ``sentence`` toward ``actor``, which the caller names."""
+        if actor not in ACTORS:
+            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
+        norm, mentions, norm_obj = self._prepare(sentence)
+        (topic_p, stance_p), = self._forward([norm], [mentions])
+        own = [m for m in mentions if m.actor == actor]
+        return self._actor_stance(actor, own, stance_p, norm_obj, sentence, found=bool(own))
+
+    def predict_stances(self, sentences: Sequence[str], actors: Sequence[Iterable[str]]) -> list[dict[str, ActorStance]]:
+        """Batched :meth:`predict_stance`: for each sentence, the stance toward each
+        actor the caller names (evaluation on gold mentions uses this)."""
+        if len(sentences) != len(actors):
+            raise ValueError("sentences and actors must have the same length")
+        prepared = [self._prepare(s) for s in sentences]
+        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
+        out = []
+        for s, wanted, (_, mentions, norm_obj), (_, stance_p) in zip(sentences, actors, prepared, outputs):
+            row = {}
+            for actor in wanted:
+                if actor not in ACTOR_INDEX:
+                    raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
+                own = [m for m in mentions if m.actor == actor]
+                row[actor] = self._actor_stance(actor, own, stance_p, norm_obj, s, found=bool(own))
+            out.append(row)
+        return out
+
+    # -- articles -----------------------------------------------------------
+
+    def predict_article(self, text: str, dedupe: bool = True) -> ArticleResult:
+        """Normalise, strip boilerplate, split into sentences, label them, summarise."""
+        sentences = segment_article(text, self.normalizer, dedupe=dedupe)
+        return self.predict_segments(sentences)
+
+    def predict_segments(self, sentences: Sequence[Sentence]) -> ArticleResult:
+        results = self.predict([s.text for s in sentences])
+        for r, s in zip(results, sentences):
+            r.index, r.start, r.end = s.index, s.start, s.end
+        topics, actors = summarize(results)
+        return ArticleResult(results, topics, actors)
+
+    # -- internals ----------------------------------------------------------
+
+    def _prepare(self, sentence: str):
+        norm_obj = self.normalizer.normalize_with_offsets(sentence.replace("\n", " "))
+        mentions = self.detector.detect(norm_obj.text)
+        return norm_obj.text, mentions, norm_obj
+
+    @torch.inference_mode()
+    def _forward(self, texts: Sequence[str], mentions: Sequence[list[Mention]]):
+        enc = [
+            encode_sentence(self.tokenizer, t, [(m.actor, m.start, m.end) for m in ms],
+                            prefix=self.config.encoder.text_prefix, zwnj=self.config.zwnj,
+                            max_length=self.max_length)
+            for t, ms in zip(texts, mentions)
+        ]
+        order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))  # little padding
+        out: list = [None] * len(enc)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            batch = collate([{"input_ids": enc[i].input_ids, "mention_tokens": enc[i].mention_tokens} for i in idx],
+                            self._pad_id)
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            res = self.model(**batch)
+            tp = torch.sigmoid(res["topic_logits"].float()).cpu().numpy()
+            sp = torch.softmax(res["stance_logits"].float(), dim=-1).cpu().numpy()
+            for j, i in enumerate(idx):
+                out[i] = (tp[j], sp[j])
+        return out
+
+    def _result(self, original: str, norm_obj, mentions: list[Mention], topic_p, stance_p, index=None):
+        topics = {t: round(float(topic_p[i]), 4) for i, t in enumerate(TOPICS)}
+        labels = [t for t in TOPICS if topics[t] >= self.thresholds[t]]
+        by_actor: dict[str, list[Mention]] = {}
+        for m in mentions:
+            by_actor.setdefault(m.actor, []).append(m)
+        actors = [self._actor_stance(a, by_actor[a], stance_p, norm_obj, original) for a in ACTORS if a in by_actor]
+        return SentenceResult(original, topics, labels, actors, index=index)
+
+    def _actor_stance(self, actor, mentions, stance_p, norm_obj, original, found=True) -> ActorStance:
+        probs = stance_p[ACTOR_INDEX[actor]]
+        scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
+        spans = [norm_obj.original_span(m.start, m.end) for m in mentions]
+        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans,
+                           [original[s:e] for s, e in spans], mention_found=found)
+
+
+def resolve_model(path_or_preset: str | Path) -> Path:
+    """``default`` → the checkpoint shipped inside the package; else a folder."""
+    if str(path_or_preset) == DEFAULT_MODEL:
+        from importlib.resources import files
+
+        return Path(str(files("persian_stance.checkpoints") / "default"))
+    return Path(path_or_preset)
+
+
+def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
+    """int8 dynamic quantisation of every ``nn.Linear`` (weights int8, activations
+    quantised on the fly) — smaller and faster on CPU."""
+    from torch.ao.quantization import quantize_dynamic as qd
+
+    return qd(model, {torch.nn.Linear}, dtype=torch.qint8)
