@@ -1,0 +1,166 @@
+"""Training configuration: a TOML file plus command-line overrides.
+
+Every value has a default here, so a config file only states what differs.
+``--set section.key=value`` overrides anything; the resolved configuration is
+saved with the checkpoint as ``training.toml``.
+"""
+from __future__ import annotations
+
+import ast
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=lambda: ["train"])
+    """Split names (train/dev/test), ``seeds`` or JSON Lines paths."""
+    dev: list[str] = field(default_factory=lambda: ["dev"])
+
+
+@dataclass
+class EncoderConfig:
+    name: str = "e5-small"
+    max_length: int = 128
+    finetune: str = "lora"
+    """``lora`` (small checkpoint, encoder weights from the preset) or ``full``."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_targets: list[str] = field(
+        default_factory=lambda: ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
+    )
+
+
+@dataclass
+class HeadConfig:
+    dropout: float = 0.1
+    stance_hidden: int = 384
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int = 8
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    seed: int = 13
+    early_stopping_patience: int = 2
+    class_weights: bool = True
+    max_class_weight: float = 5.0
+    gradient_accumulation_steps: int = 1
+    mixed_precision: str = "auto"
+    """``auto`` (bf16 on a GPU that has it, else fp32), ``bf16``, ``fp16`` or ``no``."""
+    threads: int = 0
+    """CPU threads for torch; 0 leaves torch's default."""
+    logging_steps: int = 20
+
+
+@dataclass
+class OutputConfig:
+    dir: str = "checkpoints/default"
+    work_dir: str = "runs/default"
+    """Where the Trainer keeps its intermediate checkpoints (for --resume)."""
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    heads: HeadConfig = field(default_factory=HeadConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_toml(self) -> str:
+        lines = []
+        for section, values in self.to_dict().items():
+            lines.append(f"[{section}]")
+            for k, v in values.items():
+                lines.append(f"{k} = {_toml_value(v)}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    cfg = Config()
+    if path is not None:
+        path = Path(path)
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        for section, values in raw.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: top-level key {section!r} must be a [section]")
+            for key, value in values.items():
+                _set(cfg, section, key, value, where=str(path))
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"override {item!r} must look like section.key=value")
+        dotted, raw_value = item.split("=", 1)
+        section, key = dotted.strip().split(".", 1)
+        _set(cfg, section, key, _parse_value(raw_value.strip()), where="--set")
+    if cfg.encoder.finetune not in ("lora", "full"):
+        raise ConfigError(f"encoder.finetune must be 'lora' or 'full', not {cfg.encoder.finetune!r}")
+    if cfg.training.mixed_precision not in ("auto", "bf16", "fp16", "no"):
+        raise ConfigError(f"training.mixed_precision must be auto, bf16, fp16 or no")
+    return cfg
+
+
+def _parse_value(s: str) -> Any:
+    if s.lower() in ("true", "false"):
+        return s.lower() == "true"
+    try:
+        return ast.literal_eval(s)
+    except (ValueError, SyntaxError):
+        return s
+
+
+def _set(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
+    if section not in {f.name for f in fields(Config)}:
+        raise ConfigError(f"{where}: unknown section [{section}]")
+    sub = getattr(cfg, section)
+    known = {f.name: f for f in fields(sub)}
+    if key not in known:
+        raise ConfigError(f"{where}: unknown key {section}.{key}; known: {', '.join(known)}")
+    current = getattr(sub, key)
+    if isinstance(current, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(current, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(current, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(current, list):
+        if isinstance(value, str):
+            value = [value]
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{where}: {section}.{key} expects {type(current).__name__}, got {value!r}")
+    setattr(sub, key, value)

@@ -1,0 +1,69 @@
+"""Validated records → ``datasets.Dataset`` of model features.
+
+Texts are normalised as at inference; the actor detector supplies the mention
+spans the stance head pools. A labelled actor the detector cannot find keeps
+its label and is represented by the sentence alone (the model does the same
+at inference when asked about an actor without a span).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from persian_stance.infer.actors import ActorDetector
+from persian_stance.infer.features import ACTOR_INDEX, encode_sentence
+from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
+from persian_stance.infer.model import IGNORE
+from persian_stance.infer.normalize import Normalizer
+
+from .records import Record
+
+STANCE_INDEX = {s: i for i, s in enumerate(STANCES)}
+
+
+@dataclass
+class FeatureStats:
+    sentences: int = 0
+    gold_mentions: int = 0
+    gold_without_span: int = 0
+    truncated: int = 0
+
+
+def record_features(
+    records: list[Record],
+    tokenizer,
+    *,
+    prefix: str,
+    zwnj: str,
+    max_length: int,
+    normalizer: Normalizer,
+    detector: ActorDetector,
+) -> tuple[list[dict], FeatureStats]:
+    stats = FeatureStats()
+    rows = []
+    for r in records:
+        norm = normalizer.normalize(r.text).replace("\n", " ")
+        mentions = detector.detect(norm)
+        spans = [(m.actor, m.start, m.end) for m in mentions]
+        enc = encode_sentence(tokenizer, norm, spans, prefix=prefix, zwnj=zwnj, max_length=max_length)
+        stance_labels = [IGNORE] * len(ACTORS)
+        for actor, stance in r.stances.items():
+            stance_labels[ACTOR_INDEX[actor]] = STANCE_INDEX[stance]
+            stats.gold_mentions += 1
+            stats.gold_without_span += not enc.mention_tokens[ACTOR_INDEX[actor]]
+        stats.sentences += 1
+        stats.truncated += enc.truncated
+        rows.append({
+            "id": r.id,
+            "input_ids": enc.input_ids,
+            "mention_tokens": enc.mention_tokens,
+            "topic_labels": [1.0 if t in r.topics else 0.0 for t in TOPICS],
+            "stance_labels": stance_labels,
+            "length": len(enc.input_ids),
+        })
+    return rows, stats
+
+
+def to_dataset(rows: list[dict]):
+    import datasets
+
+    return datasets.Dataset.from_list(rows)

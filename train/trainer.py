@@ -1,0 +1,382 @@
+"""``persian-stance train``: fine-tune the encoder with task heads.
+
+Built on the Hugging Face ``Trainer`` (mixed precision, several GPUs and
+resuming come from there) and ``peft`` for LoRA. Data reaches it as
+``datasets`` datasets, loaded through the validated loader. The result is a
+checkpoint folder in this project's format (safetensors + JSON), written
+atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger("persian_stance.train")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML training config (defaults: train/configs/default.toml values)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set training.epochs=3 (repeatable)")
+    p.add_argument("--encoder", help="encoder preset (e5-small, parsbert), hub id or local folder")
+    p.add_argument("--output", help="checkpoint folder to write")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--resume", action="store_true", help="resume from the last Trainer checkpoint in output.work_dir")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    overrides = list(args.overrides)
+    for flag, key in (("encoder", "encoder.name"), ("output", "output.dir"), ("seed", "training.seed"),
+                      ("epochs", "training.epochs")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    config = load_config(args.config, overrides)
+    command = "persian-stance " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("persian-stance") \
+        else "persian-stance train " + " ".join(_quote(a) for a in sys.argv[2:])
+    train(config, resume=args.resume, command=command)
+    return 0
+
+
+def _quote(a: str) -> str:
+    return a if a and all(c.isalnum() or c in "-_=./:," for c in a) else repr(a)
+
+
+def train(config, resume: bool = False, command: str = "", quiet: bool = False) -> Path:
+    """Train per ``config`` and write the checkpoint; returns its path."""
+    import numpy as np
+    import torch
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+    from persian_stance.infer.actors import ActorDetector
+    from persian_stance.infer.checkpoint import CheckpointConfig, save_checkpoint
+    from persian_stance.infer.encoders import load_encoder, load_tokenizer, spec_for, zwnj_policy
+    from persian_stance.infer.features import collate
+    from persian_stance.infer.labels import STANCES, TOPICS
+    from persian_stance.infer.model import IGNORE, TopicStanceModel
+    from persian_stance.infer.normalize import Normalizer, NormalizerConfig
+
+    from .corpus import resolve_data
+    from .dataset import record_features, to_dataset
+    from .records import load_records
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    t_start = time.time()
+    tc = config.training
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    set_seed(tc.seed)
+
+    train_files = [p for spec in config.data.train for p in resolve_data(spec)]
+    dev_files = [p for spec in config.data.dev for p in resolve_data(spec)]
+    train_records = load_records(train_files)
+    dev_records = load_records(dev_files)
+    log.info("data: %d train records from %d files, %d dev records", len(train_records), len(train_files),
+             len(dev_records))
+
+    spec = spec_for(config.encoder.name, max_length=config.encoder.max_length)
+    tokenizer = load_tokenizer(spec)
+    zwnj = zwnj_policy(tokenizer)
+    log.info("encoder %s; ZWNJ policy for its tokenizer: %s", spec.name, zwnj)
+    normalizer_cfg = NormalizerConfig()
+    normalizer = Normalizer(normalizer_cfg)
+    detector = ActorDetector.default()
+    feats = dict(prefix=spec.text_prefix, zwnj=zwnj, max_length=spec.max_length, normalizer=normalizer,
+                 detector=detector)
+    train_rows, train_stats = record_features(train_records, tokenizer, **feats)
+    dev_rows, dev_stats = record_features(dev_records, tokenizer, **feats)
+    log.info("train features: %s; dev features: %s", train_stats, dev_stats)
+    train_ds, dev_ds = to_dataset(train_rows), to_dataset(dev_rows)
+
+    encoder = load_encoder(spec)
+    model = TopicStanceModel(encoder, dropout=config.heads.dropout, stance_hidden=config.heads.stance_hidden)
+    if tc.class_weights:
+        _set_class_weights(model, train_rows, tc.max_class_weight)
+    lora_meta = None
+    if config.encoder.finetune == "lora":
+        model, lora_meta = _wrap_lora(model, config.encoder)
+
+    use_cuda = torch.cuda.is_available()
+    bf16 = tc.mixed_precision == "bf16" or (tc.mixed_precision == "auto" and use_cuda and torch.cuda.is_bf16_supported())
+    fp16 = tc.mixed_precision == "fp16"
+    work_dir = Path(config.output.work_dir)
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=tc.epochs,
+        per_device_train_batch_size=tc.batch_size,
+        per_device_eval_batch_size=max(32, tc.batch_size),
+        gradient_accumulation_steps=tc.gradient_accumulation_steps,
+        learning_rate=tc.learning_rate,
+        weight_decay=tc.weight_decay,
+        warmup_steps=tc.warmup_ratio,  # a fraction < 1 is read as a ratio of all steps
+        lr_scheduler_type="linear",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="selection",
+        greater_is_better=True,
+        logging_steps=tc.logging_steps,
+        seed=tc.seed,
+        data_seed=tc.seed,
+        report_to=[],
+        remove_unused_columns=False,
+        label_names=["topic_labels", "stance_labels"],
+        train_sampling_strategy="group_by_length",  # little padding on CPU
+        length_column_name="length",
+        dataloader_num_workers=0,
+        use_cpu=not use_cuda,
+        bf16=bf16,
+        fp16=fp16,
+        disable_tqdm=quiet,
+    )
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def data_collator(batch):
+        return collate(batch, pad_id)
+
+    def compute_metrics(eval_pred):
+        return selection_metrics(eval_pred.predictions, eval_pred.label_ids)
+
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=dev_ds,
+        data_collator=data_collator,
+        compute_metrics=compute_metrics,
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=tc.early_stopping_patience)],
+        optimizers=(_optimizer(model, tc), None),
+    )
+    resume_from = None
+    if resume:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        resume_from = get_last_checkpoint(str(work_dir)) if work_dir.is_dir() else None
+        if resume_from is None:
+            log.warning("--resume: no Trainer checkpoint in %s; starting from scratch", work_dir)
+        else:
+            log.info("resuming from %s", resume_from)
+    t_train = time.time()
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    train_seconds = time.time() - t_train
+
+    # The best model (by dev selection score) is loaded; tune topic thresholds on dev.
+    out = trainer.predict(dev_ds)
+    topic_prob = 1 / (1 + np.exp(-out.predictions[0]))
+    thresholds = tune_thresholds(topic_prob, out.label_ids[0])
+    dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds)
+
+    core = model.get_base_model() if lora_meta else model
+    state = export_state(model, lora_meta)
+    ckpt_config = CheckpointConfig(
+        encoder=spec,
+        encoder_config=core.encoder.config.to_dict(),
+        zwnj=zwnj,
+        normalizer=normalizer_cfg,
+        topic_thresholds=thresholds,
+        lora=lora_meta,
+        dropout=config.heads.dropout,
+        stance_hidden=config.heads.stance_hidden,
+    )
+    peak_mb = _peak_memory_mb()
+    metrics = {
+        "dev": dev_metrics,
+        "training": {
+            "train_records": len(train_records), "dev_records": len(dev_records),
+            "epochs_run": float(result.metrics.get("epoch", 0)),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "train_seconds": round(train_seconds, 1),
+            "total_seconds": round(time.time() - t_start, 1),
+            "peak_rss_mb": peak_mb,
+            "loss_curve": [[h["step"], round(float(h["loss"]), 4)] for h in trainer.state.log_history if "loss" in h],
+            "device": "cuda:" + torch.cuda.get_device_name(0) if use_cuda else f"cpu ({torch.get_num_threads()} threads)",
+            "gold_actors_without_detected_span": {"train": train_stats.gold_without_span,
+                                                  "dev": dev_stats.gold_without_span},
+        },
+    }
+    extra = {
+        "metrics.json": json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
+        "training.toml": config.to_toml(),
+        "README.md": model_card(config, ckpt_config, metrics, train_files, dev_files, command),
+    }
+    path = save_checkpoint(config.output.dir, ckpt_config, state, extra)
+    log.info("checkpoint written to %s (train %.0f s, peak RSS %s MB); dev: topic macro-F1 %.3f, stance macro-F1 %.3f",
+             path, train_seconds, peak_mb, dev_metrics["topic_macro_f1"], dev_metrics["stance_macro_f1"])
+    return path
+
+
+def selection_metrics(predictions, label_ids, thresholds: dict | None = None) -> dict:
+    """Dev metrics over the whole set; ``selection`` (their mean) picks the best epoch."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from persian_stance.infer.labels import TOPICS
+    from persian_stance.infer.model import IGNORE
+
+    topic_logits, stance_logits = predictions[0], predictions[1]
+    topic_true, stance_true = label_ids[0], label_ids[1]
+    prob = 1 / (1 + np.exp(-topic_logits))
+    th = np.array([thresholds[t] for t in TOPICS]) if thresholds else 0.5
+    topic_pred = (prob >= th).astype(int)
+    topic_f1 = float(np.mean(f1_score(topic_true.astype(int), topic_pred, average=None, zero_division=0)))
+    mask = stance_true != IGNORE
+    gold = stance_true[mask]
+    pred = stance_logits.argmax(-1)[mask]
+    stance_f1 = float(f1_score(gold, pred, labels=[0, 1, 2], average="macro", zero_division=0)) if gold.size else 0.0
+    return {"topic_macro_f1": topic_f1, "stance_macro_f1": stance_f1, "selection": (topic_f1 + stance_f1) / 2}
+
+
+def tune_thresholds(prob, truth) -> dict[str, float]:
+    """Per topic, the probability cut-off with the best F1 on dev (ties → closest to 0.5)."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from persian_stance.infer.labels import TOPICS
+
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    out = {}
+    for i, t in enumerate(TOPICS):
+        y = truth[:, i].astype(int)
+        if y.sum() == 0:
+            out[t] = 0.5
+            continue
+        scores = [(f1_score(y, (prob[:, i] >= g).astype(int), zero_division=0), -abs(g - 0.5), g) for g in grid]
+        out[t] = float(max(scores)[2])
+    return out
+
+
+def _set_class_weights(model, rows: list[dict], cap: float) -> None:
+    import torch
+
+    from persian_stance.infer.labels import STANCES, TOPICS
+    from persian_stance.infer.model import IGNORE
+
+    n = len(rows)
+    pos = torch.tensor([sum(r["topic_labels"][i] for r in rows) for i in range(len(TOPICS))])
+    model.topic_pos_weight = ((n - pos) / pos.clamp(min=1)).clamp(1.0, cap).float()
+    counts = torch.zeros(len(STANCES))
+    for r in rows:
+        for s in r["stance_labels"]:
+            if s != IGNORE:
+                counts[s] += 1
+    w = counts.sum() / (len(STANCES) * counts.clamp(min=1))
+    model.stance_class_weight = w.clamp(max=cap).float()
+    log.info("class weights: topic pos_weight %s, stance %s", model.topic_pos_weight.tolist(),
+             model.stance_class_weight.tolist())
+
+
+def _wrap_lora(model, enc_cfg):
+    from peft import LoraConfig, get_peft_model
+
+    suffixes = tuple(enc_cfg.lora_targets)
+    targets = [name for name, module in model.encoder.named_modules()
+               if name.endswith(suffixes) and module.__class__.__name__ == "Linear"]
+    if not targets:
+        raise ValueError(f"no linear layers of the encoder match lora_targets {enc_cfg.lora_targets}")
+    lora = LoraConfig(
+        r=enc_cfg.lora_r,
+        lora_alpha=enc_cfg.lora_alpha,
+        lora_dropout=enc_cfg.lora_dropout,
+        target_modules=["encoder." + t for t in targets],
+        modules_to_save=["topic_head", "stance_head"],
+        bias="none",
+    )
+    wrapped = get_peft_model(model, lora)
+    meta = {"r": enc_cfg.lora_r, "alpha": enc_cfg.lora_alpha, "targets": targets}
+    trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
+    log.info("LoRA on %d linear layers; %d trainable parameters", len(targets), trainable)
+    return wrapped, meta
+
+
+def _optimizer(model, tc):
+    """AdamW with the heads on their own learning rate."""
+    import torch
+
+    head, other, no_decay = [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if "topic_head" in name or "stance_head" in name:
+            head.append(p)
+        elif p.ndim < 2:
+            no_decay.append(p)
+        else:
+            other.append(p)
+    groups = [
+        {"params": other, "lr": tc.learning_rate, "weight_decay": tc.weight_decay},
+        {"params": no_decay, "lr": tc.learning_rate, "weight_decay": 0.0},
+        {"params": head, "lr": tc.head_learning_rate, "weight_decay": tc.weight_decay},
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]])
+
+
+def export_state(model, lora_meta) -> dict:
+    """Weights for the checkpoint: heads + LoRA A/B (named by encoder module path)
+    from a peft-wrapped model, or everything trained for full fine-tuning."""
+    from persian_stance.infer.checkpoint import trained_state
+
+    if lora_meta is None:
+        return trained_state(model, None)
+    base = model.get_base_model()
+    state = {}
+    modules = dict(base.encoder.named_modules())
+    for target in lora_meta["targets"]:
+        layer = modules[target]
+        state[f"lora.{target}.A"] = layer.lora_A["default"].weight.detach().cpu().contiguous()
+        state[f"lora.{target}.B"] = layer.lora_B["default"].weight.detach().cpu().contiguous()
+    for head in ("topic_head", "stance_head"):
+        wrapper = getattr(base, head)
+        module = wrapper.modules_to_save["default"] if hasattr(wrapper, "modules_to_save") else wrapper
+        for k, v in module.state_dict().items():
+            state[f"{head}.{k}"] = v.detach().cpu().contiguous()
+    return state
+
+
+def _peak_memory_mb() -> float:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / 1024 if platform.system() != "Darwin" else peak / 2**20, 1)
+
+
+def model_card(config, ckpt_config, metrics, train_files, dev_files, command: str) -> str:
+    from persian_stance.infer.labels import GUIDELINE_VERSION, STANCES, TOPICS
+
+    dev = metrics["dev"]
+    tr = metrics["training"]
+    th = ", ".join(f"{t} {ckpt_config.topic_thresholds[t]:.2f}" for t in TOPICS)
+    finetune = (f"LoRA r={config.encoder.lora_r}, alpha={config.encoder.lora_alpha} on "
+                f"{len(ckpt_config.lora['targets'])} linear layers" if ckpt_config.lora else "full fine-tuning")
+    return f"""# persian-stance checkpoint
+
+Sentence-level topics ({", ".join(TOPICS)}) and stance ({", ".join(STANCES)}) toward the
+actors of ANNOTATION.md v{GUIDELINE_VERSION}.
+
+- **Encoder:** `{config.encoder.name}` ({finetune}); input prefix `{ckpt_config.encoder.text_prefix!r}`,
+  max length {ckpt_config.encoder.max_length}, ZWNJ policy `{ckpt_config.zwnj}`.
+- **Heads:** topic (mean-pooled sentence, sigmoid per topic) and stance (mention tokens ⊕ sentence,
+  softmax over favor/against/neutral) — one encoder pass per sentence.
+- **Data:** train {tr["train_records"]} records ({", ".join(Path(f).name for f in train_files)});
+  dev {tr["dev_records"]} records ({", ".join(Path(f).name for f in dev_files)}).
+- **Dev metrics (early stopping, thresholds):** topic macro-F1 {dev["topic_macro_f1"]:.3f},
+  stance macro-F1 (gold mentions) {dev["stance_macro_f1"]:.3f}. Test and real-news figures come from
+  `persian-stance evaluate`, never from this dev set.
+- **Topic thresholds (tuned on dev):** {th}.
+- **Training:** {tr["epochs_run"]:.0f} epochs, {tr["train_seconds"]:.0f} s, peak RSS {tr["peak_rss_mb"]} MB on {tr["device"]};
+  seed {config.training.seed}.
+- **Command:** `{command}`
+- **Date:** {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+The full configuration is in `training.toml`, all numbers in `metrics.json`.
+"""
