@@ -12,6 +12,10 @@ import sys
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("persian_stance.infer.cli", "label articles or sentences with a trained model"),
+    "train": ("persian_stance.train.trainer", "train a model (config file + overrides)"),
+    "evaluate": ("persian_stance.train.evaluate", "score checkpoints and baselines on labelled files"),
+    "coverage": ("persian_stance.train.coverage", "count what the labelled corpus covers"),
+    "agreement": ("persian_stance.train.agreement", "Cohen's kappa of a blind second labelling"),
     "validate": ("persian_stance.train.validate", "check labelled JSON Lines files against the guideline"),
     "detector-report": ("persian_stance.train.detector_report", "actor detector precision/recall on a labelled file"),
     "segment": ("persian_stance.train.segment_cmd", "print the sentences the splitter finds in articles"),

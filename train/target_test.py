@@ -1,0 +1,74 @@
+"""The name-swap stance test.
+
+For each gold mention written as an actor's plain country name, replace that
+name with another actor's (one not already in the sentence) and ask the model
+for the stance toward the new actor at the same place. A model that reads the
+text keeps its stance; one that leans on the actor's name changes it.
+"""
+from __future__ import annotations
+
+import re
+
+from persian_stance.infer.labels import ACTORS
+
+# The plain name each actor is swapped in with (and recognised by).
+PLAIN_NAMES = {
+    "iran": "ایران", "usa": "آمریکا", "russia": "روسیه", "turkey": "ترکیه", "israel": "اسرائیل",
+    "syria": "سوریه", "azerbaijan": "جمهوری آذربایجان", "armenia": "ارمنستان", "europe": "اتحادیه اروپا",
+    "saudi_arabia": "عربستان",
+}
+SWAPPABLE = [a for a in ACTORS if a in PLAIN_NAMES]
+
+
+def swaps(text: str, stances: dict[str, str], detector) -> list[tuple[str, str, str, str]]:
+    """(new_text, old_actor, new_actor, gold_stance) for each swappable mention."""
+    out = []
+    norm = detector.normalizer.normalize(text).replace("\n", " ")
+    mentions = detector.detect(norm)
+    present = {m.actor for m in mentions}
+    for actor, stance in stances.items():
+        own = [m for m in mentions if m.actor == actor]
+        if actor not in PLAIN_NAMES or len(own) != 1 or own[0].surface != PLAIN_NAMES[actor]:
+            continue
+        m = own[0]
+        # deterministic choice: the next swappable actor (in ACTORS order) not in the sentence
+        start = SWAPPABLE.index(actor)
+        for k in range(1, len(SWAPPABLE)):
+            new = SWAPPABLE[(start + k) % len(SWAPPABLE)]
+            if new not in present:
+                break
+        else:
+            continue
+        new_text = norm[:m.start] + PLAIN_NAMES[new] + norm[m.end:]
+        # the new name must be found as the new actor, and nothing else may change
+        if {x.actor for x in detector.detect(new_text)} != (present - {actor}) | {new}:
+            continue
+        out.append((new_text, actor, new, stance))
+    return out
+
+
+def name_swap_test(predictor, records) -> dict:
+    originals, swapped = [], []
+    for r in records:
+        for new_text, old, new, gold in swaps(r.text, r.stances, predictor.detector):
+            originals.append((r.text, old, gold))
+            swapped.append((new_text, new))
+    if not swapped:
+        return {"n": 0, "follows_text": 0.0, "accuracy_before": 0.0, "accuracy_after": 0.0, "examples": []}
+    before = predictor.predict_stances([t for t, _, _ in originals], [[a] for _, a, _ in originals])
+    after = predictor.predict_stances([t for t, _ in swapped], [[a] for _, a in swapped])
+    pb = [row[a].stance for row, (_, a, _) in zip(before, originals)]
+    pa = [row[a].stance for row, (_, a) in zip(after, swapped)]
+    gold = [g for _, _, g in originals]
+    n = len(gold)
+    changed = [
+        {"actor_before": o[1], "actor_after": s[1], "gold": g, "before": b, "after": a}
+        for o, s, g, b, a in zip(originals, swapped, gold, pb, pa) if b != a
+    ]
+    return {
+        "n": n,
+        "follows_text": sum(b == a for b, a in zip(pb, pa)) / n,
+        "accuracy_before": sum(b == g for b, g in zip(pb, gold)) / n,
+        "accuracy_after": sum(a == g for a, g in zip(pa, gold)) / n,
+        "changed_examples": changed[:20],
+    }
