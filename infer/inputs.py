@@ -1,0 +1,185 @@
+"""Reading what users give the batch labeller: .txt files (one article each),
+folders of them, .jsonl and .csv files, and standard input.
+
+Every input yields ``Item``s: either text to label or the reason it cannot be
+labelled (with file and line), so one bad record never stops a batch.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+_PERSIAN = re.compile("[\u0600-\u06ff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass
+class Item:
+    id: str
+    file: str
+    line: int | None
+    text: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class InputOptions:
+    id_field: str = "id"
+    text_field: str = "text"
+    encoding: str = "utf-8"
+    input_format: str = "auto"
+    """auto (by extension; standard input is plain text), txt, jsonl or csv."""
+    max_chars: int = 200_000
+    min_persian_share: float = 0.3
+
+
+def iter_items(inputs: list[str], opts: InputOptions) -> Iterator[Item]:
+    for spec in inputs:
+        if spec == "-":
+            yield from _from_stream(sys.stdin.buffer.read(), "<stdin>", opts, default_id="stdin")
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not files:
+                yield Item(id=path.name, file=str(path), line=None, error="folder holds no .txt files")
+            for p in files:
+                yield from _from_file(p, opts, default_id=str(p.relative_to(path)))
+        elif path.is_file():
+            yield from _from_file(path, opts, default_id=path.name)
+        else:
+            yield Item(id=path.name, file=str(path), line=None, error="no such file or folder")
+
+
+def _from_file(path: Path, opts: InputOptions, default_id: str) -> Iterator[Item]:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        yield Item(id=default_id, file=str(path), line=None, error=f"cannot read: {e.strerror or e}")
+        return
+    yield from _from_stream(data, str(path), opts, default_id, suffix=path.suffix.lower())
+
+
+def _format(opts: InputOptions, suffix: str) -> str:
+    if opts.input_format != "auto":
+        return opts.input_format
+    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(suffix, "txt")
+
+
+def _from_stream(data: bytes, name: str, opts: InputOptions, default_id: str, suffix: str = "") -> Iterator[Item]:
+    fmt = _format(opts, suffix)
+    if not data.strip():
+        yield Item(id=default_id, file=name, line=None, error="empty input")
+        return
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        yield Item(id=default_id, file=name, line=None, error="binary file (contains NUL bytes), not text")
+        return
+    if fmt == "txt":
+        text, err = _decode(data, opts.encoding)
+        if err:
+            yield Item(id=default_id, file=name, line=None, error=err)
+        else:
+            yield _checked(Item(id=default_id, file=name, line=None, text=text), opts)
+    elif fmt == "jsonl":
+        yield from _jsonl(data, name, opts)
+    elif fmt == "csv":
+        yield from _csv(data, name, opts)
+    else:
+        yield Item(id=default_id, file=name, line=None, error=f"unknown input format {fmt!r}")
+
+
+def _decode(data: bytes, encoding: str) -> tuple[str, str | None]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        hint = " (Persian text saved by old Windows programs is often cp1256: try --encoding cp1256)" \
+            if encoding.replace("-", "").lower() == "utf8" else ""
+        return "", f"not valid {encoding} at byte {e.start}{hint}"
+    except LookupError:
+        return "", f"unknown encoding {encoding!r}"
+    return text.lstrip("\ufeff"), None
+
+
+def _checked(item: Item, opts: InputOptions) -> Item:
+    text = item.text or ""
+    if not text.strip():
+        item.error, item.text = "empty text", None
+    elif len(text) > opts.max_chars:
+        item.error, item.text = f"text too long ({len(text)} characters; the limit is {opts.max_chars}, see --max-chars)", None
+    else:
+        letters = _LETTER.findall(text)
+        persian = sum(1 for ch in letters if _PERSIAN.match(ch))
+        if not letters or persian / len(letters) < opts.min_persian_share:
+            item.error, item.text = "no Persian text (less than 30% of the letters are Persian/Arabic script)", None
+    return item
+
+
+def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        line_id = f"{Path(name).name}:{n}"
+        line, err = _decode(raw, opts.encoding)
+        if err:
+            yield Item(id=line_id, file=name, line=n, error=err)
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Item(id=line_id, file=name, line=n, error=f"malformed JSON: {e.msg} at column {e.colno}")
+            continue
+        if not isinstance(obj, dict):
+            yield Item(id=line_id, file=name, line=n, error=f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        rid = str(obj.get(opts.id_field, line_id))
+        text = obj.get(opts.text_field)
+        if not isinstance(text, str):
+            why = "missing" if text is None else f"not a string ({type(text).__name__})"
+            yield Item(id=rid, file=name, line=n, error=f"field {opts.text_field!r} is {why}")
+            continue
+        yield _checked(Item(id=rid, file=name, line=n, text=text), opts)
+
+
+def _csv(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
+    text, err = _decode(data, opts.encoding)
+    if err:
+        yield Item(id=Path(name).name, file=name, line=None, error=err)
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as e:
+        yield Item(id=Path(name).name, file=name, line=1, error=f"no CSV header ({e})")
+        return
+    if opts.text_field not in header:
+        yield Item(id=Path(name).name, file=name, line=1,
+                   error=f"CSV header has no {opts.text_field!r} column (columns: {', '.join(header)})")
+        return
+    ti = header.index(opts.text_field)
+    ii = header.index(opts.id_field) if opts.id_field in header else None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            yield Item(id=f"{Path(name).name}:{reader.line_num}", file=name, line=reader.line_num,
+                       error=f"malformed CSV row: {e}")
+            continue
+        n = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        row_id = row[ii] if ii is not None and ii < len(row) and row[ii] else f"{Path(name).name}:{n}"
+        if len(row) != len(header):
+            yield Item(id=row_id, file=name, line=n,
+                       error=f"malformed CSV row: {len(row)} fields where the header has {len(header)}")
+            continue
+        yield _checked(Item(id=row_id, file=name, line=n, text=row[ti]), opts)

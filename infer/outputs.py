@@ -1,0 +1,129 @@
+"""Writing labelled sentences: JSON Lines (default) or CSV.
+
+Each finished article is written in one piece and flushed, so a run that stops
+leaves a valid file; ``--resume`` reads it back to skip ids already done.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+from .labels import TOPICS
+
+CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" for t in TOPICS]
+               + ["topic_labels", "actors", "error", "file", "line"])
+
+
+def sentence_record(item_id: str, result) -> dict:
+    return {
+        "id": item_id,
+        "sentence_index": result.index,
+        "text": result.text,
+        "start": result.start,
+        "end": result.end,
+        "topics": result.topics,
+        "topic_labels": result.topic_labels,
+        "actors": [
+            {"actor": a.actor, "spans": [list(s) for s in a.spans], "stance": a.stance, "scores": a.scores}
+            for a in result.actors
+        ],
+    }
+
+
+def error_record(item) -> dict:
+    return {"id": item.id, "file": item.file, "line": item.line, "error": item.error}
+
+
+class Writer:
+    def __init__(self, path: str, fmt: str, append: bool):
+        self.fmt = fmt
+        self.to_stdout = path == "-"
+        if self.to_stdout:
+            import sys
+
+            self.f: IO[str] = sys.stdout
+        else:
+            new = not append or not Path(path).exists() or Path(path).stat().st_size == 0
+            self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")
+            if fmt == "csv" and new:
+                self.f.write(_csv_line(CSV_COLUMNS))
+                self.f.flush()
+
+    def write_block(self, records: list[dict]) -> None:
+        if self.fmt == "jsonl":
+            block = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        else:
+            block = "".join(_csv_line(_csv_row(r)) for r in records)
+        self.f.write(block)
+        self.f.flush()
+        if not self.to_stdout:
+            os.fsync(self.f.fileno())
+
+    def close(self) -> None:
+        if not self.to_stdout:
+            self.f.close()
+
+
+def _csv_line(values) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(values)
+    return buf.getvalue()
+
+
+def _csv_row(r: dict) -> list:
+    if "error" in r:
+        return [r["id"], "", "", "", ""] + [""] * len(TOPICS) + ["", "", r["error"], r["file"], r.get("line") or ""]
+    return ([r["id"], r["sentence_index"], r["text"], r["start"], r["end"]]
+            + [r["topics"][t] for t in TOPICS]
+            + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), "", "", ""])
+
+
+def done_ids(path: str, fmt: str) -> set[str]:
+    """Ids already labelled in an existing output. A last line cut off by an
+    interrupted write is removed, and so is the rest of that article, which is
+    then labelled again."""
+    p = Path(path)
+    if not p.exists() or p.stat().st_size == 0:
+        return set()
+    raw = p.read_text(encoding="utf-8")
+    lines = raw.split("\n")
+    complete = raw.endswith("\n")
+    body, tail = (lines[:-1], None) if complete else (lines[:-1], lines[-1])
+    ids: list[str] = []
+    if fmt == "jsonl":
+        good = []
+        for line in body:
+            try:
+                ids.append(json.loads(line)["id"])
+                good.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                break
+    else:
+        rows = list(csv.reader(io.StringIO("\n".join(body) + ("\n" if body else ""))))
+        good_rows = rows[1:] if rows and rows[0] == CSV_COLUMNS else rows
+        ids = [row[0] for row in good_rows if row]
+        good = body
+    if tail is not None or len(good) < len(body):
+        # drop the partial article: everything after the last line of the previous id
+        last = ids[-1] if ids else None
+        keep = len(good)
+        if last is not None:
+            while keep > (1 if fmt == "csv" else 0) and _line_id(good[keep - 1], fmt) == last:
+                keep -= 1
+            ids = [i for i in ids if i != last]
+        with open(p, "w", encoding="utf-8", newline="") as f:
+            f.write("".join(line + "\n" for line in good[:keep]))
+    return set(ids)
+
+
+def _line_id(line: str, fmt: str) -> str | None:
+    try:
+        if fmt == "jsonl":
+            return json.loads(line)["id"]
+        return next(csv.reader([line]))[0]
+    except Exception:  # noqa: BLE001 - any unreadable line simply has no id
+        return None
