@@ -21,8 +21,9 @@ _LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیئ
 _SUFFIXES = sorted(
     {
         "ها", "های", "هایی", "ی", "یان", "یی", "ییان", "ئی", "یها", "یهای",
-        "ییها", "ییهای", "ئیها", "ش", "اش", "شان", "مان", "یش",
+        "ییها", "ییهای", "ئیها", "ش", "اش", "شان", "مان", "یش", "ست",
     }
+    | {"ی" + ZWNJ + s for s in ("اش", "شان")}
     | {"ی" + ZWNJ + s for s in ("ها", "های", "هایی")}
     | {"یی" + ZWNJ + s for s in ("ها", "های", "هایی")}
     | {"ئی" + ZWNJ + s for s in ("ها", "های")}
@@ -62,6 +63,38 @@ def _alias_pattern(alias: str) -> str:
     return "".join(out)
 
 
+def _alias_units(alias: str) -> list[str]:
+    """An alias as a list of regex units, one per character."""
+    units = []
+    for ch in alias:
+        if ch in (" ", ZWNJ):
+            units.append(_SEP)
+        elif ch in "آا":
+            units.append("[آا]")
+        elif ch in "ئی":
+            units.append("[ئی]")
+        else:
+            units.append(re.escape(ch))
+    return units
+
+
+def _trie_pattern(aliases: list[tuple[list[str], int, bool]]) -> str:
+    trie: dict = {}
+    for units, index, suffixes in aliases:
+        node = trie
+        for u in units:
+            node = node.setdefault(u, {})
+        node.setdefault(None, []).append((index, suffixes))
+
+    def emit(node: dict) -> str:
+        branches = [u + emit(child) for u, child in node.items() if u is not None]
+        for index, suffixes in node.get(None, [])[:1]:  # the first alias listed wins a tie
+            branches.append(f"(?P<a{index}>)" + (_SUFFIX_RE if suffixes else ""))
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
 def _key(s: str) -> str:
     """Spelling-insensitive key used to compare context words with the lists."""
     return re.sub(f"[ {ZWNJ}]", "", s).replace("آ", "ا").replace("ئ", "ی")
@@ -88,15 +121,15 @@ class ActorDetector:
                 self._not_before[_key(alias)] = {_key(w) for w in words}
             for alias, words in spec.get("only_after", {}).items():
                 self._only_after[_key(alias)] = {_key(w) for w in words}
-        # Longest aliases first so that «جمهوری اسلامی ایران» wins over «ایران».
-        entries.sort(key=lambda e: len(e[0]), reverse=True)
         self._entries = entries
-        parts = []
-        for i, (alias, _actor, kind) in enumerate(entries):
-            suffix = _SUFFIX_RE if kind == "names" else ""
-            parts.append(f"(?P<a{i}>{_alias_pattern(alias)}{suffix})")
+        # One regex for all aliases, shaped as a trie so that matching costs
+        # about one pass over the text (an alternation of hundreds of aliases
+        # would be tried alias by alias at every position). An empty named group
+        # marks where each alias ends; longer continuations are tried first.
         self._regex = re.compile(
-            f"(?<![{_LETTERS}])(?:" + "|".join(parts) + f")(?![{_LETTERS}]|{ZWNJ}[{_LETTERS}])"
+            f"(?<![{_LETTERS}])(?:ضد{ZWNJ}?)?"  # «ضد» written solid before an alias still names it
+            + _trie_pattern([(_alias_units(alias), i, kind == "names") for i, (alias, _a, kind) in enumerate(entries)])
+            + f"(?![{_LETTERS}]|{ZWNJ}[{_LETTERS}])"
         )
         exclude = gazetteer.get("exclude", {})
         phrases = sorted(exclude.get("phrases", []), key=len, reverse=True)
@@ -144,8 +177,11 @@ class ActorDetector:
         k = _key(alias)
         if k in self._not_before and _key(next_word) in self._not_before[k]:
             return False
-        if k in self._only_after and _key(prev_word) not in self._only_after[k]:
-            return False
+        if k in self._only_after:
+            # «کشورهای غربی», also with one word between: «مقام‌های اطلاعاتی غربی»
+            before = {_key(prev_word), _key(_word_before(t, s, 2).split(" ")[0])}
+            if not before & self._only_after[k]:
+                return False
         if kind == "capitals":
             two_before = _key(_word_before(t, s, 2))
             if _key(prev_word) in self._place_before or two_before in self._place_before:
