@@ -48,23 +48,9 @@ class Mention:
         return {"actor": self.actor, "start": self.start, "end": self.end, "surface": self.surface}
 
 
-def _alias_pattern(alias: str) -> str:
-    """A regex for an alias that tolerates the usual spelling variants."""
-    out = []
-    for ch in alias:
-        if ch in (" ", ZWNJ):
-            out.append(_SEP)
-        elif ch in "آا":
-            out.append("[آا]")
-        elif ch in "ئی":
-            out.append("[ئی]")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
-
-
 def _alias_units(alias: str) -> list[str]:
-    """An alias as a list of regex units, one per character."""
+    """An alias as regex units, one per character, tolerating the usual spelling
+    variants: space/ZWNJ/nothing, آ/ا and ئ/ی."""
     units = []
     for ch in alias:
         if ch in (" ", ZWNJ):
@@ -76,6 +62,10 @@ def _alias_units(alias: str) -> list[str]:
         else:
             units.append(re.escape(ch))
     return units
+
+
+def _alias_pattern(alias: str) -> str:
+    return "".join(_alias_units(alias))
 
 
 def _trie_pattern(aliases: list[tuple[list[str], int, bool]]) -> str:
