@@ -121,6 +121,8 @@ def save_checkpoint(
         for name, text in (extra_files or {}).items():
             _write_text(tmp / name, text)
         os.chmod(tmp, 0o755)
+        for f in tmp.iterdir():  # mkdtemp/safetensors leave owner-only modes
+            os.chmod(f, 0o644)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.rmdir(old)
