@@ -303,6 +303,13 @@ def resolve_model(path_or_preset: str | Path) -> Path:
 def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
     """int8 dynamic quantisation of every ``nn.Linear`` (weights int8, activations
     quantised on the fly) — smaller and faster on CPU."""
-    from torch.ao.quantization import quantize_dynamic as qd
+    import warnings
 
-    return qd(model, {torch.nn.Linear}, dtype=torch.qint8)
+    # torch marks its eager-mode quantisation API as deprecated in favour of
+    # torchao; it still works in the pinned torch 2.13 and needs no extra package.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        from torch.ao.quantization import quantize_dynamic as qd
+
+        return qd(model, {torch.nn.Linear}, dtype=torch.qint8)
