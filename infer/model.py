@@ -28,6 +28,8 @@ class TopicStanceModel(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(stance_hidden, len(STANCES)),
         )
+        # Training-only settings, set by the trainer and not saved with checkpoints.
+        self.label_smoothing = 0.0
         # Loss weights for imbalanced labels; set by the trainer, not saved.
         self.register_buffer("topic_pos_weight", torch.ones(len(TOPICS)), persistent=False)
         self.register_buffer("stance_class_weight", torch.ones(len(STANCES)), persistent=False)
@@ -64,6 +66,7 @@ class TopicStanceModel(nn.Module):
                 stance_loss = nn.functional.cross_entropy(
                     stance_logits.reshape(-1, len(STANCES)), flat_labels,
                     weight=self.stance_class_weight, ignore_index=IGNORE,
+                    label_smoothing=self.label_smoothing,
                 )
             else:
                 stance_loss = stance_logits.sum() * 0.0

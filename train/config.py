@@ -51,7 +51,12 @@ class TrainingConfig:
     seed: int = 13
     early_stopping_patience: int = 2
     class_weights: bool = True
+    class_weight_power: float = 1.0
+    """Stance class weights are (inverse class frequency) ** power: 1 balances the
+    classes fully, 0.5 halfway (softer when test data is more neutral), 0 not at all."""
     max_class_weight: float = 5.0
+    label_smoothing: float = 0.0
+    """Label smoothing of the stance loss (curbs over-confidence on authored text)."""
     gradient_accumulation_steps: int = 1
     mixed_precision: str = "auto"
     """``auto`` (bf16 on a GPU that has it, else fp32), ``bf16``, ``fp16`` or ``no``."""

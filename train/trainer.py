@@ -100,8 +100,9 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
 
     encoder = load_encoder(spec)
     model = TopicStanceModel(encoder, dropout=config.heads.dropout, stance_hidden=config.heads.stance_hidden)
+    model.label_smoothing = tc.label_smoothing
     if tc.class_weights:
-        _set_class_weights(model, train_rows, tc.max_class_weight)
+        _set_class_weights(model, train_rows, tc.max_class_weight, tc.class_weight_power)
     lora_meta = None
     if config.encoder.finetune == "lora":
         model, lora_meta = _wrap_lora(model, config.encoder)
@@ -256,7 +257,7 @@ def tune_thresholds(prob, truth) -> dict[str, float]:
     return out
 
 
-def _set_class_weights(model, rows: list[dict], cap: float) -> None:
+def _set_class_weights(model, rows: list[dict], cap: float, power: float = 1.0) -> None:
     import torch
 
     from persian_stance.infer.labels import STANCES, TOPICS
@@ -270,7 +271,7 @@ def _set_class_weights(model, rows: list[dict], cap: float) -> None:
         for s in r["stance_labels"]:
             if s != IGNORE:
                 counts[s] += 1
-    w = counts.sum() / (len(STANCES) * counts.clamp(min=1))
+    w = (counts.sum() / (len(STANCES) * counts.clamp(min=1))) ** power
     model.stance_class_weight = w.clamp(max=cap).float()
     log.info("class weights: topic pos_weight %s, stance %s", model.topic_pos_weight.tolist(),
              model.stance_class_weight.tolist())
