@@ -18,6 +18,9 @@ from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("second", type=Path, help="the second annotator's labelled file")
     p.add_argument("--gold", nargs="*", type=Path, help="files holding the first labels (default: the authored corpus)")
+    p.add_argument("--gold-rev", metavar="GIT_REVISION",
+                   help="read the first labels (the authored batches) as they were at this git revision, "
+                        "e.g. the commit before review or before adjudication")
     p.add_argument("--disagreements", type=Path, help="write disagreements here (TSV)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -27,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from .records import load_records
 
     gold_files = args.gold or list(batch_files().values())
+    if args.gold_rev:
+        gold_files = _files_at_revision(gold_files, args.gold_rev)
     first = {r.id: r for r in load_records(gold_files)}
     second = load_records([args.second])
     missing = [r.id for r in second if r.id not in first]
@@ -44,6 +49,28 @@ def run(args: argparse.Namespace) -> int:
     if args.disagreements:
         write_disagreements(pairs, args.disagreements)
     return 0
+
+
+def _files_at_revision(files: list[Path], rev: str) -> list[Path]:
+    import subprocess
+    import tempfile
+
+    out_dir = Path(tempfile.mkdtemp(prefix="agreement-"))
+    found = []
+    for f in files:
+        f = Path(f).resolve()
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=f.parent, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        rel = f.relative_to(top).as_posix()
+        show = subprocess.run(["git", "show", f"{rev}:{rel}"], cwd=top, capture_output=True)
+        if show.returncode != 0:
+            continue  # the batch did not exist yet at that revision
+        target = out_dir / f.name
+        target.write_bytes(show.stdout)
+        found.append(target)
+    if not found:
+        raise SystemExit(f"no labelled batch files found at git revision {rev!r}")
+    return found
 
 
 def agreement(pairs) -> dict:
