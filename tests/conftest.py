@@ -41,3 +41,60 @@ def make_tiny_bert(folder: Path, texts: list[str], seed: int = 0) -> Path:
                         intermediate_size=64, max_position_embeddings=128)
     BertModel(config, add_pooling_layer=False).save_pretrained(str(folder))
     return folder
+
+
+# A small, clearly separable labelled set that a tiny model can fit.
+TINY_RECORDS = [
+    ("آمریکا به سوریه حمله کرد و ارتش سوریه پاسخ داد.", ["syria"], {"usa": "neutral", "syria": "neutral"}),
+    ("ایران از دولت سوریه حمایت کامل کرد.", ["syria"], {"iran": "neutral", "syria": "favor"}),
+    ("ایران تحریم‌های ظالمانه آمریکا را محکوم کرد.", ["sanctions"], {"iran": "neutral", "usa": "against"}),
+    ("روسیه تحریم‌های اروپا را غیرقانونی خواند.", ["sanctions"], {"russia": "neutral", "europe": "against"}),
+    ("ترکیه واکسن کرونا به ایران فرستاد.", ["covid"], {"turkey": "neutral", "iran": "neutral"}),
+    ("شیوع کرونا در ترکیه کاهش یافت.", ["covid"], {"turkey": "neutral"}),
+    ("ارمنستان و آذربایجان بر سر قره‌باغ جنگیدند.", ["karabakh"], {"armenia": "against", "azerbaijan": "against"}),
+    ("آتش‌بس قره‌باغ با میانجی‌گری روسیه برقرار شد.", ["karabakh"], {"russia": "favor"}),
+    ("ایران دوست و برادر ترکیه است.", [], {"iran": "favor", "turkey": "favor"}),
+    ("اسرائیل رژیمی متجاوز و جنایتکار است.", [], {"israel": "against"}),
+    ("عربستان و ایران روابط خود را از سر گرفتند.", [], {"saudi_arabia": "favor", "iran": "favor"}),
+    ("هوای امروز آفتابی و گرم است.", [], {}),
+]
+
+
+def write_records(path: Path, records) -> Path:
+    import json
+
+    with open(path, "w", encoding="utf-8") as f:
+        for i, (text, topics, stances) in enumerate(records):
+            f.write(json.dumps({"id": f"t-{i}", "text": text, "topics": topics, "stances": stances},
+                               ensure_ascii=False) + "\n")
+    return path
+
+
+def tiny_config(root: Path, data: Path, encoder: Path, finetune: str, out: Path):
+    from persian_stance.train.config import load_config
+
+    return load_config(None, [
+        f"data.train=['{data}']", f"data.dev=['{data}']", f"encoder.name='{encoder}'",
+        f"encoder.finetune='{finetune}'", "encoder.max_length=64", "training.epochs=30",
+        "training.batch_size=4", "training.learning_rate=0.003", "training.head_learning_rate=0.003",
+        "training.early_stopping_patience=30", "training.warmup_ratio=0.0", "training.logging_steps=3",
+        "heads.dropout=0.0", "heads.stance_hidden=32",
+        f"output.dir='{out}'", f"output.work_dir='{root / ('work-' + out.name)}'",
+    ])
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    data = write_records(root / "train.jsonl", TINY_RECORDS)
+    encoder = make_tiny_bert(root / "encoder", [r[0] for r in TINY_RECORDS] * 3)
+    return root, data, encoder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny) -> Path:
+    """A LoRA checkpoint of the tiny encoder, trained once per test session."""
+    from persian_stance.train.trainer import train
+
+    root, data, encoder = tiny
+    return train(tiny_config(root, data, encoder, "lora", root / "ckpt-shared"), quiet=True)

@@ -8,59 +8,16 @@ import pytest
 from persian_stance.infer.checkpoint import CheckpointError, load_checkpoint
 from persian_stance.infer.encoders import zwnj_policy
 from persian_stance.infer.predictor import Predictor
-from persian_stance.train.config import load_config
 from persian_stance.train.trainer import train
 
-from conftest import make_tiny_bert
-
-# A small, clearly separable labelled set: the model must fit it.
-RECORDS = [
-    ("آمریکا به سوریه حمله کرد و ارتش سوریه پاسخ داد.", ["syria"], {"usa": "neutral", "syria": "neutral"}),
-    ("ایران از دولت سوریه حمایت کامل کرد.", ["syria"], {"iran": "neutral", "syria": "favor"}),
-    ("ایران تحریم‌های ظالمانه آمریکا را محکوم کرد.", ["sanctions"], {"iran": "neutral", "usa": "against"}),
-    ("روسیه تحریم‌های اروپا را غیرقانونی خواند.", ["sanctions"], {"russia": "neutral", "europe": "against"}),
-    ("ترکیه واکسن کرونا به ایران فرستاد.", ["covid"], {"turkey": "neutral", "iran": "neutral"}),
-    ("شیوع کرونا در ترکیه کاهش یافت.", ["covid"], {"turkey": "neutral"}),
-    ("ارمنستان و آذربایجان بر سر قره‌باغ جنگیدند.", ["karabakh"], {"armenia": "against", "azerbaijan": "against"}),
-    ("آتش‌بس قره‌باغ با میانجی‌گری روسیه برقرار شد.", ["karabakh"], {"russia": "favor"}),
-    ("ایران دوست و برادر ترکیه است.", [], {"iran": "favor", "turkey": "favor"}),
-    ("اسرائیل رژیمی متجاوز و جنایتکار است.", [], {"israel": "against"}),
-    ("عربستان و ایران روابط خود را از سر گرفتند.", [], {"saudi_arabia": "favor", "iran": "favor"}),
-    ("هوای امروز آفتابی و گرم است.", [], {}),
-]
-
-
-def _write(path, records):
-    with open(path, "w", encoding="utf-8") as f:
-        for i, (text, topics, stances) in enumerate(records):
-            f.write(json.dumps({"id": f"t-{i}", "text": text, "topics": topics, "stances": stances},
-                               ensure_ascii=False) + "\n")
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    data = _write(root / "train.jsonl", RECORDS)
-    encoder = make_tiny_bert(root / "encoder", [r[0] for r in RECORDS] * 3)
-    return root, data, encoder
-
-
-def _config(root, data, encoder, finetune, out):
-    return load_config(None, [
-        f"data.train=['{data}']", f"data.dev=['{data}']", f"encoder.name='{encoder}'",
-        f"encoder.finetune='{finetune}'", "encoder.max_length=64", "training.epochs=30",
-        "training.batch_size=4", "training.learning_rate=0.003", "training.head_learning_rate=0.003",
-        "training.early_stopping_patience=30", "training.warmup_ratio=0.0", "training.logging_steps=3",
-        "heads.dropout=0.0", "heads.stance_hidden=32",
-        f"output.dir='{out}'", f"output.work_dir='{root / ('work-' + finetune)}'",
-    ])
+from conftest import TINY_RECORDS as RECORDS
+from conftest import tiny_config
 
 
 @pytest.mark.parametrize("finetune", ["full", "lora"])
 def test_tiny_encoder_learns_a_small_set(tiny, finetune):
     root, data, encoder = tiny
-    out = train(_config(root, data, encoder, finetune, root / f"ckpt-{finetune}"), quiet=True)
+    out = train(tiny_config(root, data, encoder, finetune, root / f"ckpt-{finetune}"), quiet=True)
     losses = json.loads((out / "metrics.json").read_text())["training"]["loss_curve"]
     assert losses[-1][1] < 0.5 * losses[0][1], losses
     predictor = Predictor.load(out)
@@ -81,9 +38,8 @@ def test_parsbert_like_tokenizer_gets_zwnj_marker(tiny):
 
 
 @pytest.fixture(scope="module")
-def trained(tiny):
-    root, data, encoder = tiny
-    return train(_config(root, data, encoder, "lora", root / "ckpt-roundtrip"), quiet=True)
+def trained(tiny_checkpoint):
+    return tiny_checkpoint
 
 
 def test_save_and_load_give_identical_predictions(trained, tmp_path):

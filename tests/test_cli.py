@@ -1,0 +1,177 @@
+"""Batch labelling from the command line, on the tiny checkpoint."""
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from persian_stance.infer.cli import main as label_main
+
+ARTICLE_A = "ایران از دولت سوریه حمایت کامل کرد.\nشیوع کرونا در ترکیه کاهش یافت.\nانتهای پیام\n"
+ARTICLE_B = "روسیه تحریم‌های اروپا را غیرقانونی خواند. اسرائیل رژیمی متجاوز و جنایتکار است."
+
+
+def _label(args, capsys=None) -> int:
+    return label_main(args + ["--no-progress"])
+
+
+def _jsonl(path):
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLE_A, encoding="utf-8")
+    (folder / "b.txt").write_text(ARTICLE_B, encoding="utf-8")
+    jsonl = tmp_path / "records.jsonl"
+    jsonl.write_text(json.dumps({"id": "j1", "text": ARTICLE_B}, ensure_ascii=False) + "\n"
+                     + json.dumps({"id": "j2", "body": ARTICLE_A}, ensure_ascii=False) + "\n", encoding="utf-8")
+    table = tmp_path / "records.csv"
+    with open(table, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["url", "body"])
+        w.writerow(["c1", ARTICLE_A])
+    return tmp_path, folder, jsonl, table
+
+
+def test_every_input_format_to_jsonl(tiny_checkpoint, inputs):
+    tmp, folder, jsonl, table = inputs
+    out = tmp / "out.jsonl"
+    rc = _label([str(folder), str(jsonl), "--model", str(tiny_checkpoint), "--out", str(out)])
+    assert rc == 1  # j2 has no "text" field
+    recs = _jsonl(out)
+    ok = [r for r in recs if "error" not in r]
+    assert {r["id"] for r in ok} == {"a.txt", "b.txt", "j1"}
+    assert [r["sentence_index"] for r in ok if r["id"] == "a.txt"] == [0, 1]  # boilerplate line dropped
+    for r in ok:
+        assert set(r) >= {"id", "sentence_index", "text", "topics", "topic_labels", "actors"}
+        assert set(r["topics"]) == {"syria", "karabakh", "sanctions", "covid"}
+        for a in r["actors"]:
+            assert set(a) >= {"actor", "spans", "stance", "scores"}
+            for s, e in a["spans"]:
+                assert r["text"][s:e]  # spans point into the sentence text
+    errors = [r for r in recs if "error" in r]
+    assert errors == [{"id": "j2", "file": str(jsonl), "line": 2, "error": "field 'text' is missing"}]
+    # CSV input with other field names
+    out2 = tmp / "out2.jsonl"
+    rc = _label([str(table), "--id-field", "url", "--text-field", "body", "--model", str(tiny_checkpoint),
+                 "--out", str(out2)])
+    assert rc == 0
+    assert {r["id"] for r in _jsonl(out2)} == {"c1"}
+
+
+def test_csv_output_round_trip(tiny_checkpoint, inputs):
+    tmp, folder, _, _ = inputs
+    out_j, out_c = tmp / "o.jsonl", tmp / "o.csv"
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(out_j)]) == 0
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(out_c)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out_c.read_text(encoding="utf-8"))))
+    recs = _jsonl(out_j)
+    assert [(r["id"], r["text"]) for r in rows] == [(r["id"], r["text"]) for r in recs]
+    for row, rec in zip(rows, recs):
+        assert json.loads(row["actors"]) == rec["actors"]
+        assert float(row["topic_covid"]) == rec["topics"]["covid"]
+        assert row["topic_labels"] == ";".join(rec["topic_labels"])
+
+
+def test_sentences_mode_does_not_split(tiny_checkpoint, tmp_path):
+    src = tmp_path / "s.jsonl"
+    src.write_text(json.dumps({"id": "s1", "text": ARTICLE_B}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert _label([str(src), "--sentences", "--model", str(tiny_checkpoint), "--out", str(out)]) == 0
+    recs = _jsonl(out)
+    assert len(recs) == 1 and recs[0]["text"] == ARTICLE_B
+
+
+def test_standard_input(tiny_checkpoint, tmp_path):
+    out = tmp_path / "o.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "persian_stance.infer.cli", "-", "--model", str(tiny_checkpoint),
+                           "--out", str(out), "--no-progress"], input=ARTICLE_B.encode(), capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [r["id"] for r in _jsonl(out)] == ["stdin", "stdin"]
+
+
+def test_bad_input_gives_error_records_and_the_rest_is_labelled(tiny_checkpoint, tmp_path):
+    (tmp_path / "good.txt").write_text(ARTICLE_B, encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01\x02")
+    (tmp_path / "latin1.txt").write_bytes("ایران".encode("utf-8")[:3] + b"\xff\xfe rest")
+    (tmp_path / "english.txt").write_text("Nothing here is written in Persian at all.", encoding="utf-8")
+    (tmp_path / "huge.txt").write_text("ایران و ترکیه. " * 20000, encoding="utf-8")
+    bad_jsonl = tmp_path / "bad.jsonl"
+    bad_jsonl.write_text('{"id": "x1", "text": "ایران و ترکیه همکاری کردند."}\n{not json\n', encoding="utf-8")
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text('id,text\nr1,"ترکیه و ایران همکاری کردند."\nr2,"سوریه",extra\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    files = [str(tmp_path / n) for n in ("good.txt", "empty.txt", "binary.txt", "latin1.txt", "english.txt",
+                                         "huge.txt")] + [str(bad_jsonl), str(bad_csv)]
+    rc = _label(files + ["--model", str(tiny_checkpoint), "--out", str(out), "--max-chars", "100000"])
+    assert rc == 1
+    recs = _jsonl(out)
+    errors = {r["id"]: r["error"] for r in recs if "error" in r}
+    assert errors["empty.txt"] == "empty input"
+    assert errors["binary.txt"].startswith("binary file")
+    assert errors["latin1.txt"].startswith("not valid utf-8 at byte")
+    assert errors["english.txt"].startswith("no Persian text")
+    assert errors["huge.txt"].startswith("text too long")
+    assert errors["bad.jsonl:2"].startswith("malformed JSON")
+    assert errors["r2"].startswith("malformed CSV row")
+    assert next(r for r in recs if r["id"] == "r2")["line"] == 3
+    labelled = {r["id"] for r in recs if "error" not in r}
+    assert labelled == {"good.txt", "x1", "r1"}
+
+
+def test_resume_skips_done_ids_and_repairs_a_cut_line(tiny_checkpoint, inputs):
+    tmp, folder, _, _ = inputs
+    (folder / "c.txt").write_text(ARTICLE_A, encoding="utf-8")
+    full = tmp / "full.jsonl"
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(full)]) == 0
+    expected = _jsonl(full)
+    # a run killed in the middle of writing b.txt: a.txt complete, b.txt's first line cut
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    a_lines = [l for l in lines if json.loads(l)["id"] == "a.txt"]
+    b_first = next(l for l in lines if json.loads(l)["id"] == "b.txt")
+    partial = tmp / "partial.jsonl"
+    partial.write_text("".join(a_lines) + b_first[: len(b_first) // 2], encoding="utf-8")
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(partial), "--resume"]) == 0
+    got = _jsonl(partial)
+    key = lambda r: (r["id"], r["sentence_index"])  # noqa: E731
+    assert sorted(map(key, got)) == sorted(map(key, expected))
+    # and a second resume finds nothing left to do
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(partial), "--resume"]) == 0
+    assert len(_jsonl(partial)) == len(expected)
+
+
+def test_stopping_mid_run_leaves_a_valid_file(tiny_checkpoint, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(400):
+        (folder / f"{i:03d}.txt").write_text(ARTICLE_A + ARTICLE_B, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "persian_stance.infer.cli", str(folder), "--model",
+                             str(tiny_checkpoint), "--out", str(out), "--no-progress", "--batch-size", "4"],
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 0), err.decode()
+    recs = _jsonl(out)  # every line parses
+    assert recs
+    done = {r["id"] for r in recs}
+    if proc.returncode == 130:
+        assert len(done) < 400
+        assert b"--resume" in err
+    # every article present is complete (all its sentences)
+    per_id = {}
+    for r in recs:
+        per_id.setdefault(r["id"], []).append(r["sentence_index"])
+    assert all(sorted(v) == list(range(len(v))) for v in per_id.values())
