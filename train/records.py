@@ -147,6 +147,14 @@ def _check_file(path: Path, seen: _Seen, detector: ActorDetector | None) -> tupl
     return records, issues
 
 
+def _claim(table: dict, key: str, name: str, n: int) -> tuple[str, int] | None:
+    """Where ``key`` was first seen, or None after recording this place as its first."""
+    if key in table:
+        return table[key]
+    table[key] = (name, n)
+    return None
+
+
 def _check_record(obj: dict, name: str, n: int, add, seen: _Seen, detector: ActorDetector | None) -> Record | None:
     ok = True
     missing = [f for f in REQUIRED_FIELDS if f not in obj]
@@ -161,24 +169,16 @@ def _check_record(obj: dict, name: str, n: int, add, seen: _Seen, detector: Acto
     if not isinstance(rid, str) or not rid.strip():
         add(n, "error", f"'id' must be a non-empty string, got {rid!r}")
         ok = False
-    elif rid in seen.ids:
-        p, ln = seen.ids[rid]
-        add(n, "error", f"duplicate id {rid!r} (first at {p}:{ln})")
+    elif first := _claim(seen.ids, rid, name, n):
+        add(n, "error", f"duplicate id {rid!r} (first at {first[0]}:{first[1]})")
         ok = False
-    else:
-        seen.ids[rid] = (name, n)
 
     if not isinstance(text, str) or not text.strip():
         add(n, "error", "'text' is empty" if isinstance(text, str) else f"'text' must be a string, got {type(text).__name__}")
         ok = False
-    else:
-        key = text_key(text)
-        if key in seen.texts:
-            p, ln = seen.texts[key]
-            add(n, "error", f"duplicate text (same as {p}:{ln})")
-            ok = False
-        else:
-            seen.texts[key] = (name, n)
+    elif first := _claim(seen.texts, text_key(text), name, n):
+        add(n, "error", f"duplicate text (same as {first[0]}:{first[1]})")
+        ok = False
 
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         add(n, "error", f"'topics' must be a list of strings, got {topics!r}")
