@@ -49,7 +49,7 @@ def encode_sentence(
     )
     ids = enc["input_ids"]
     offsets = enc["offset_mapping"]
-    full_len = len(tokenizer(prefix + fed, add_special_tokens=True)["input_ids"]) if len(ids) >= max_length else len(ids)
+    full_len = len(tokenizer(prefix + fed, add_special_tokens=True, verbose=False)["input_ids"]) if len(ids) >= max_length else len(ids)
     mention_tokens: list[list[int]] = [[] for _ in ACTORS]
     for actor, s, e in spans:
         fs = len(prefix) + first.get(s, len(fed))
