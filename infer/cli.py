@@ -68,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
     skip = done_ids(args.out, fmt) if args.resume and args.out != "-" else set()
     t0 = time.time()
+    # transformers draws its own per-tensor loading bar; ours reports the load time.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     predictor = Predictor.load(args.model, batch_size=args.batch_size, max_length=args.max_length,
                                quantize=args.quantize, threads=args.threads)
     print(f"model {args.model} loaded in {time.time() - t0:.1f} s", file=sys.stderr)
