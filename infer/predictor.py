@@ -138,7 +138,7 @@ class Predictor:
     Use :meth:`load`; the constructor takes already loaded parts.
     """
 
-    def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 32,
+    def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 16,
                  max_length: int | None = None, thresholds: dict[str, float] | None = None):
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
@@ -158,12 +158,15 @@ class Predictor:
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @classmethod
-    def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None, batch_size: int = 32,
+    def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None, batch_size: int = 16,
              max_length: int | None = None, thresholds: dict[str, float] | None = None,
              quantize: bool = False, threads: int | None = None) -> "Predictor":
         """Load a checkpoint folder, or ``"default"`` for the model shipped with the package.
 
         ``quantize`` applies int8 dynamic quantisation to the linear layers (CPU only).
+        Its activation scales are computed per forward pass, so int8 scores move
+        slightly with ``batch_size`` (which sentences share a batch); the default
+        is the command line's, so both give the same labels.
         """
         if threads:
             torch.set_num_threads(threads)
