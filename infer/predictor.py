@@ -311,9 +311,10 @@ def quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
 
     Layers that narrow their input stay fp32: the feed-forward down-projections,
     whose post-GELU inputs are the most outlier-prone activations of a BERT
-    layer (one dynamic scale per batch fits them badly), and the small task heads. Chosen on the authored dev split, where
-    quantising every layer per tensor cost 1.6 points of topic macro-F1 and 1.1
-    of stance, and this scheme cost 0.2 and gained 0.9 (``docs/RESULTS.md``).
+    layer (one dynamic scale per batch fits them badly), and the small task
+    heads. Chosen on the authored dev split, where quantising every layer per
+    tensor cost 1.6 points of topic macro-F1 and 1.1 of stance, and this scheme
+    cost 0.2 and gained 0.9 (``benchmarks/int8_schemes.py``, ``docs/RESULTS.md``).
     """
     import warnings
 
