@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import warnings
 from pathlib import Path
-
-import torch
 
 from persian_stance.infer.checkpoint import load_checkpoint
 from persian_stance.infer.predictor import Predictor, quantize_dynamic, resolve_model
@@ -32,22 +29,10 @@ from persian_stance.train.records import load_records
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DEV = ROOT.parent / "shared" / "realnews" / "dev.jsonl"
 
-
-def _torch_scheme(per_channel: bool):
-    def apply(model: torch.nn.Module) -> torch.nn.Module:
-        from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
-        from torch.ao.quantization import quantize_dynamic as qd
-
-        qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
-        spec = {n: qconfig for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
-        return qd(model, spec, dtype=torch.qint8, inplace=True)
-    return apply
-
-
 SCHEMES = {
     "fp32": lambda model: model,
-    "per-tensor, all": _torch_scheme(per_channel=False),
-    "per-channel, all": _torch_scheme(per_channel=True),
+    "per-tensor, all": lambda model: quantize_dynamic(model, per_channel=False, keep_narrowing=False),
+    "per-channel, all": lambda model: quantize_dynamic(model, keep_narrowing=False),
     "shipped": quantize_dynamic,
 }
 
@@ -59,8 +44,6 @@ def main() -> None:
     # 16 is what `persian-stance label` and the speed benchmark use.
     ap.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=UserWarning)
 
     sets = {"authored dev": load_split("dev"), "authored test": load_split("test"),
             "seeds": load_records([ROOT / "data" / "seeds.jsonl"])}
