@@ -100,14 +100,22 @@ def test_validate_command_exit_status(tmp_path):
 
 
 def test_every_labelled_file_in_data_validates():
-    """The corpus and the seed sentences together (ids and texts unique across
-    them); any other labelled file in data/ (e.g. the blind second labelling of
-    the agreement sample, which repeats corpus ids) on its own."""
-    from persian_stance.train.corpus import AUTHORED_DIR, SEEDS_FILE, batch_files
+    """The corpus, the real-news splits and the seed sentences together (ids and
+    texts unique across them); any other labelled file in data/ (e.g. a blind
+    second labelling, which repeats corpus ids) on its own. Real-news files
+    hold references into ../shared's pool, so they are checked only where it is."""
+    from persian_stance.train.corpus import REAL_SPLITS, REALNEWS_DIR, SEEDS_FILE, batch_files
+    from persian_stance.train.realnews import pool_path
 
     corpus = list(batch_files().values()) + [SEEDS_FILE]
     assert len(corpus) > 1
-    groups = [corpus] + [[p] for p in sorted((ROOT / "data").rglob("*.jsonl")) if p not in corpus]
+    real = [p for p in REAL_SPLITS.values() if p.is_file()]
+    not_labelled = {REALNEWS_DIR / "selection.jsonl"}
+    others = [p for p in sorted((ROOT / "data").rglob("*.jsonl")) if p not in corpus + real and p not in not_labelled]
+    if not pool_path().is_file():
+        others = [p for p in others if REALNEWS_DIR not in p.parents]
+        real = []
+    groups = [corpus + real] + [[p] for p in others]
     for files in groups:
         records, issues = check_files(files, check_mentions=False)
         assert records, files

@@ -1,4 +1,14 @@
-"""The project's labelled data: authored corpus splits and the seed sentences."""
+"""The project's labelled data: authored corpus splits, real-news pool splits
+and the seed sentences.
+
+A data argument (config ``data.train``/``data.dev``, ``--data``) is one of:
+
+- ``train``, ``dev``, ``test``: the authored corpus splits (by writing batch);
+- ``real-train``, ``real-dev``, ``real-test``: the labelled real-news pool
+  sentences (by article), stored as references (see :mod:`.realnews`);
+- ``seeds``: the gold labels of the five seed articles;
+- a path to a labelled JSON Lines file.
+"""
 from __future__ import annotations
 
 import re
@@ -11,7 +21,9 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SPLITS_FILE = DATA_DIR / "splits.toml"
 SEEDS_FILE = DATA_DIR / "seeds.jsonl"
 AUTHORED_DIR = DATA_DIR / "authored"
+REALNEWS_DIR = DATA_DIR / "realnews"
 SPLIT_NAMES = ("train", "dev", "test")
+REAL_SPLITS = {f"real-{s}": REALNEWS_DIR / f"{s}.jsonl" for s in SPLIT_NAMES}
 
 
 def batch_files(authored_dir: Path = AUTHORED_DIR) -> dict[str, Path]:
@@ -49,9 +61,34 @@ def load_split(split: str) -> list[Record]:
 
 
 def resolve_data(spec: str) -> list[Path]:
-    """A data argument: a split name (train/dev/test), ``seeds``, or a file path."""
+    """A data argument: a split name (train/dev/test, real-train/real-dev/real-test),
+    ``seeds``, or a file path."""
     if spec in SPLIT_NAMES:
         return split_files(spec)
+    if spec in REAL_SPLITS:
+        return [REAL_SPLITS[spec]]
     if spec == "seeds":
         return [SEEDS_FILE]
     return [Path(spec)]
+
+
+def needs_pool(spec: str) -> bool:
+    """Whether a data argument's text lives in the real-news pool."""
+    return spec in REAL_SPLITS
+
+
+def training_data(specs: list[str], log=None) -> list[Path]:
+    """Files for training or model selection. Real-news splits are dropped, with a
+    message, when the pool is not on this machine: training then goes on with
+    the authored data instead of failing on a clone without ``../shared``."""
+    from .realnews import pool_path
+
+    files = []
+    for spec in specs:
+        if needs_pool(spec) and not pool_path().is_file():
+            message = (f"data {spec!r} skipped: its text lives in the real-news pool, which is not at "
+                       f"{pool_path()} (set $PERSIAN_STANCE_POOL); training on the other data")
+            (log.warning if log else print)(message)
+            continue
+        files.extend(resolve_data(spec))
+    return files

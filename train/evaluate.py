@@ -43,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dataset_name(spec: str) -> str:
-    return spec if spec in ("train", "dev", "test", "seeds") else Path(spec).stem
+    from .corpus import REAL_SPLITS, SPLIT_NAMES
+
+    if spec in (*SPLIT_NAMES, *REAL_SPLITS, "seeds"):
+        return spec
+    # ../shared/realnews/dev.jsonl must not read as the authored "dev" split
+    path = Path(spec)
+    return f"{path.parent.name}-{path.stem}" if path.parent.name else path.stem
 
 
 def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = True,

@@ -16,6 +16,8 @@ from typing import Iterable, Literal
 from persian_stance.infer.actors import ActorDetector
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 
+from .realnews import REFERENCE_FIELDS, Pool, PoolMissing, is_reference
+
 REQUIRED_FIELDS = ("id", "text", "topics", "stances")
 OPTIONAL_FIELDS = ("source",)
 
@@ -29,9 +31,16 @@ class Record:
     source: str | None
     path: str
     line: int
+    reference: dict | None = None
+    """For real-news pool sentences: article, start, end, hash. ``text`` was
+    joined from the pool at load time and is never written back."""
 
     def to_json(self) -> dict:
-        out = {"id": self.id, "text": self.text, "topics": list(self.topics), "stances": dict(self.stances)}
+        if self.reference is not None:
+            out = {"id": self.id, **self.reference}
+        else:
+            out = {"id": self.id, "text": self.text}
+        out.update(topics=list(self.topics), stances=dict(self.stances))
         if self.source is not None:
             out["source"] = self.source
         return out
@@ -63,6 +72,19 @@ class DataError(ValueError):
 class _Seen:
     ids: dict[str, tuple[str, int]] = field(default_factory=dict)
     texts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    pool: Pool | None = None
+    pool_error: str | None = None
+    pool_error_files: set[str] = field(default_factory=set)
+
+    def load_pool(self) -> Pool | None:
+        """The real-news pool, read at the first reference record (never for
+        files that hold their own text)."""
+        if self.pool is None and self.pool_error is None:
+            try:
+                self.pool = Pool.load()
+            except (PoolMissing, ValueError) as e:
+                self.pool_error = str(e)
+        return self.pool
 
 
 def text_key(text: str) -> str:
@@ -155,17 +177,57 @@ def _claim(table: dict, key: str, name: str, n: int) -> tuple[str, int] | None:
     return None
 
 
+def _resolve_reference(obj: dict, name: str, n: int, add, seen: _Seen) -> tuple[str | None, dict | None]:
+    """Text and reference of a record that points into the real-news pool."""
+    article, start, end, digest = (obj[k] for k in REFERENCE_FIELDS)
+    bad = []
+    if not isinstance(article, str) or not article:
+        bad.append(f"'article' must be a non-empty string, got {article!r}")
+    for key, value in (("start", start), ("end", end)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            bad.append(f"'{key}' must be a non-negative integer, got {value!r}")
+    if not isinstance(digest, str) or not digest:
+        bad.append(f"'hash' must be a non-empty string, got {digest!r}")
+    for b in bad:
+        add(n, "error", b)
+    if bad:
+        return None, None
+    pool = seen.load_pool()
+    if pool is None:
+        if name not in seen.pool_error_files:  # once per file, not once per record
+            seen.pool_error_files.add(name)
+            add(n, "error", f"cannot resolve references to the real-news pool: {seen.pool_error}; "
+                            "no reference in this file can be read")
+        return None, None
+    try:
+        text = pool.resolve(article, start, end, digest)
+    except ValueError as e:
+        add(n, "error", f"broken reference: {e}")
+        return None, None
+    return text, {"article": article, "start": start, "end": end, "hash": digest}
+
+
 def _check_record(obj: dict, name: str, n: int, add, seen: _Seen, detector: ActorDetector | None) -> Record | None:
     ok = True
-    missing = [f for f in REQUIRED_FIELDS if f not in obj]
+    reference = None
+    required = REQUIRED_FIELDS
+    if is_reference(obj):
+        required = ("id", *REFERENCE_FIELDS, "topics", "stances")
+    missing = [f for f in required if f not in obj]
     if missing:
         add(n, "error", f"missing field(s): {', '.join(missing)}")
         return None
-    extra = sorted(set(obj) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    extra = sorted(set(obj) - set(required) - set(OPTIONAL_FIELDS))
     if extra:
         add(n, "warning", f"unknown field(s) ignored: {', '.join(extra)}")
+    if required is not REQUIRED_FIELDS:
+        text, reference = _resolve_reference(obj, name, n, add, seen)
+        if text is None:
+            return None
+    else:
+        text = obj["text"]
 
-    rid, text, topics, stances = obj["id"], obj["text"], obj["topics"], obj["stances"]
+    rid, topics, stances = obj["id"], obj["topics"], obj["stances"]
     if not isinstance(rid, str) or not rid.strip():
         add(n, "error", f"'id' must be a non-empty string, got {rid!r}")
         ok = False
@@ -218,4 +280,4 @@ def _check_record(obj: dict, name: str, n: int, add, seen: _Seen, detector: Acto
                 add(n, "warning", f"actor {actor!r} is labelled but the detector finds no mention of it")
     ordered_topics = tuple(t for t in TOPICS if t in topics)
     ordered_stances = {a: stances[a] for a in ACTORS if a in stances}
-    return Record(rid, text, ordered_topics, ordered_stances, source, name, n)
+    return Record(rid, text, ordered_topics, ordered_stances, source, name, n, reference)

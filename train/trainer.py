@@ -66,7 +66,7 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
     from persian_stance.infer.model import IGNORE, TopicStanceModel
     from persian_stance.infer.normalize import Normalizer, NormalizerConfig
 
-    from .corpus import resolve_data
+    from .corpus import training_data
     from .dataset import record_features, to_dataset
     from .records import load_records
 
@@ -77,8 +77,8 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
         torch.set_num_threads(tc.threads)
     set_seed(tc.seed)
 
-    train_files = [p for spec in config.data.train for p in resolve_data(spec)]
-    dev_files = [p for spec in config.data.dev for p in resolve_data(spec)]
+    train_files = training_data(config.data.train, log)
+    dev_files = training_data(config.data.dev, log)
     train_records = load_records(train_files)
     dev_records = load_records(dev_files)
     log.info("data: %d train records from %d files, %d dev records", len(train_records), len(train_files),

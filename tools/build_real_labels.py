@@ -1,0 +1,103 @@
+"""Turn the annotators' label files into the repository's real-news data.
+
+Inputs (outside the repository, since task files carry pool text):
+- ``--first DIR``: the first labels, ``{"id", "topics", "stances"}`` per line;
+- ``--second DIR``: the blind second labels of the agreement sample, same format.
+
+Writes, from ``data/realnews/selection.jsonl`` (the references and the split
+of each article) and ``data/realnews/qa/adjudication.tsv`` (decisions on the
+disagreements, applied over the first labels where present):
+
+- ``data/realnews/{train,dev,test}.jsonl``: references plus labels;
+- ``data/realnews/qa/second-labels.jsonl``: the second labels, as references.
+
+No text is written: the loader joins it from the pool.
+
+    python tools/build_real_labels.py --first /tmp/rn-labels --second /tmp/rn-blind
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
+from persian_stance.train.realnews import REPO_DIR
+
+REAL = REPO_DIR / "data" / "realnews"
+SELECTION = REAL / "selection.jsonl"
+ADJUDICATION = REAL / "qa" / "adjudication.tsv"
+
+
+def read_labels(folder: Path) -> dict[str, dict]:
+    labels = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for n, line in enumerate(open(path, encoding="utf-8"), 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            bad = [t for t in r["topics"] if t not in TOPICS] + \
+                  [f"{a}={s}" for a, s in r["stances"].items() if a not in ACTORS or s not in STANCES]
+            if bad:
+                raise SystemExit(f"{path}:{n}: unknown labels {bad}")
+            if r["id"] in labels:
+                raise SystemExit(f"{path}:{n}: id {r['id']} labelled twice")
+            labels[r["id"]] = {"topics": [t for t in TOPICS if t in r["topics"]],
+                               "stances": {a: r["stances"][a] for a in ACTORS if a in r["stances"]}}
+    return labels
+
+
+def read_adjudication(path: Path) -> dict[str, dict]:
+    """id → the adjudicated labels (topics and stances as decided)."""
+    if not path.is_file():
+        return {}
+    out = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            out[row["id"]] = {"topics": json.loads(row["decided_topics"]),
+                              "stances": json.loads(row["decided_stances"])}
+    return out
+
+
+def record(ref: dict, labels: dict) -> dict:
+    return {"id": ref["id"], "article": ref["article"], "start": ref["start"], "end": ref["end"],
+            "hash": ref["hash"], "topics": labels["topics"], "stances": labels["stances"], "source": "realnews"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--first", type=Path, required=True)
+    ap.add_argument("--second", type=Path)
+    args = ap.parse_args()
+
+    refs = [json.loads(line) for line in open(SELECTION, encoding="utf-8")]
+    first = read_labels(args.first)
+    decided = read_adjudication(ADJUDICATION)
+    unknown = sorted(set(first) - {r["id"] for r in refs})
+    if unknown:
+        raise SystemExit(f"labels for ids not in {SELECTION}: {unknown[:5]}")
+    out = {s: [] for s in ("train", "dev", "test")}
+    unlabelled = 0
+    for ref in refs:
+        if ref["id"] not in first:
+            unlabelled += 1
+            continue
+        out[ref["split"]].append(record(ref, decided.get(ref["id"], first[ref["id"]])))
+    for split, rows in out.items():
+        with open(REAL / f"{split}.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        print(f"{split}: {len(rows)} sentences from {len({r['article'] for r in rows})} articles")
+    print(f"not labelled (left out): {unlabelled}; adjudicated: {len(set(decided) & set(first))}")
+    if args.second:
+        second = read_labels(args.second)
+        rows = [record(ref, second[ref["id"]]) for ref in refs if ref["id"] in second]
+        with open(REAL / "qa" / "second-labels.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        print(f"second labels: {len(rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Choose the real-news pool sentences to label (issue: real-news training data).
+
+Reads ``../shared/realnews/pool.jsonl``, splits every article with the
+runtime's own segmenter, and picks sentences by fixed rules with a fixed seed:
+
+1. every sentence with a Karabakh or COVID cue (the pool has few);
+2. Syria and sanctions cue sentences, enough for 500+ positives each;
+3. hard negatives: Iraq/Lebanon news, the nuclear file without sanctions,
+   tariffs, other diseases, election and product boycotts, Syria in a list;
+4. a top-up so that each actor is mentioned 200+ times where the pool allows;
+5. the sentences the shipped model is least sure of (uncertainty sampling);
+6. plain sentences, most with no topic, so that the no-topic class is real.
+
+At most ``--per-article`` sentences come from one article (cue-rich articles
+would otherwise dominate), except Karabakh and COVID sentences.
+
+Writes ``data/realnews/selection.jsonl``: one reference per sentence (article
+id, offsets, hash; never the text) with the reasons it was chosen and the
+split of its article, and prints what it chose. With ``--tasks DIR`` it also
+writes labelling task files that carry the text; DIR must be outside the
+repository.
+
+    python tools/select_real_pool.py --tasks /tmp/rn-tasks
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from persian_stance.infer.actors import ActorDetector
+from persian_stance.infer.labels import ACTORS, TOPICS
+from persian_stance.infer.normalize import Normalizer
+from persian_stance.infer.segment import segment_article
+from persian_stance.train.realnews import REPO_DIR, pool_path, reference_id, sentence_hash
+
+SEED = 20261207
+OUT = REPO_DIR / "data" / "realnews" / "selection.jsonl"
+
+# Cues are matched on the normalised sentence with spaces and half-spaces removed.
+CUES = {
+    "karabakh": r"قرهباغ|ناگورنو|آرتساخ|استپاناکرت|زنگزور",
+    "covid": r"کرونا|کووید|کوید|پاندمی|همهگیری|قرنطینه|واکسن|ویروسجدید",
+    "syria": r"سوریه|سوری|دمشق|حلب|ادلب|غوطه|دیرالزور|رقه|النصره|تحریرالشام|بشاراسد|داعش",
+    "sanctions": r"تحریم|فشارحداکثری|اینستکس|سوئیفت|اسنپبک|مکانیسمماشه|لغوتحریم",
+}
+HARD_NEGATIVES = {
+    "iraq_lebanon": (r"عراق|لبنان|حزبالله|بغداد|بیروت", r"سوریه|دمشق|داعش"),
+    "nuclear_without_sanctions": (r"برجام|هستهای|انرژیاتمی|غنیسازی", r"تحریم"),
+    "tariffs": (r"تعرفه|جنگتجاری", r"تحریم"),
+    "other_diseases": (r"بیماری|آنفلوآنزا|سرطان|دیابت|ایدز|وبا|سرخک|بیمارستان|دارو", r"کرونا|کووید|کوید|واکسن"),
+    "boycott": (r"تحریمانتخابات|تحریمکالا|تحریمخرید|تحریممحصولات|انتخاباتراتحریم", r"^$"),
+}
+# Syria named among other places, not as the subject: a list with a comma or «و».
+SYRIA_IN_LIST = re.compile(r"(?:،|و)\s*سوریه\s*(?:،|و)|(?:عراق|لبنان|یمن|لیبی)\s*(?:،|و)\s*سوریه")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s\u200c]+", "", text)
+
+
+def _compile(p: str) -> re.Pattern:
+    return re.compile(p)
+
+
+def segment_pool(path: Path, min_words: int, max_words: int) -> list[dict]:
+    """Every usable sentence of the pool, with cues and detected actors."""
+    normalizer = Normalizer()
+    detector = ActorDetector.default()
+    cues = {k: _compile(v) for k, v in CUES.items()}
+    hard = {k: (_compile(a), _compile(b)) for k, (a, b) in HARD_NEGATIVES.items()}
+    rows, seen = [], set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            art = json.loads(line)
+            for s in segment_article(art["text"], normalizer):
+                words = len(s.normalized.split())
+                if not (min_words <= words <= max_words):
+                    continue
+                key = _key(s.normalized)
+                if key in seen:  # the same sentence in two articles: label it once
+                    continue
+                seen.add(key)
+                k = _key(s.normalized)
+                rows.append({
+                    "article": art["id"], "source": art["source"], "start": s.start, "end": s.end,
+                    "text": s.text, "normalized": s.normalized,
+                    "cues": [t for t, p in cues.items() if p.search(k)],
+                    "hard": [h for h, (yes, no) in hard.items() if yes.search(k) and not no.search(k)]
+                            + (["syria_in_list"] if SYRIA_IN_LIST.search(s.normalized) else []),
+                    "actors": sorted(set(detector.actors(s.normalized)), key=ACTORS.index),
+                })
+    return rows
+
+
+def model_uncertainty(rows: list[dict], model: str, batch_size: int) -> None:
+    """Adds ``uncertainty`` in [0, 1]: how close the shipped model is to changing
+    a label (a topic probability near its threshold, or a stance whose top class
+    barely wins), and the model's labels, for rows with an actor or a cue."""
+    from persian_stance.infer import Predictor
+
+    predictor = Predictor.load(model, batch_size=batch_size, quantize=True)
+    idx = [i for i, r in enumerate(rows) if r["actors"] or r["cues"]]
+    print(f"model: scoring {len(idx)} sentences …", file=sys.stderr)
+    for start in range(0, len(idx), 512):
+        chunk = idx[start:start + 512]
+        results = predictor.predict([rows[i]["text"] for i in chunk])
+        for i, res in zip(chunk, results):
+            margins = [1 - 2 * abs(res.topics[t] - predictor.thresholds[t]) for t in TOPICS]
+            for a in res.actors:
+                top2 = sorted(a.scores.values(), reverse=True)[:2]
+                margins.append(1 - (top2[0] - top2[1]))
+            rows[i]["uncertainty"] = round(max(0.0, max(margins)), 4)
+            rows[i]["model_topics"] = res.topic_labels
+        print(f"  {min(start + 512, len(idx))}/{len(idx)}", file=sys.stderr)
+
+
+def select(rows: list[dict], rng: random.Random, per_article: int, targets: dict) -> dict[int, list[str]]:
+    chosen: dict[int, list[str]] = {}
+    per_art: Counter = Counter()
+
+    def take(i: int, reason: str, capped: bool = True) -> bool:
+        if i in chosen:
+            chosen[i].append(reason)
+            return False
+        art = rows[i]["article"]
+        if capped and per_art[art] >= per_article:
+            return False
+        chosen[i] = [reason]
+        per_art[art] += 1
+        return True
+
+    def fill(candidates: list[int], n: int, reason: str) -> int:
+        rng.shuffle(candidates)
+        got = 0
+        for i in candidates:
+            if got >= n:
+                break
+            got += take(i, reason)
+        return got
+
+    by_cue = defaultdict(list)
+    by_hard = defaultdict(list)
+    for i, r in enumerate(rows):
+        for c in r["cues"]:
+            by_cue[c].append(i)
+        for h in r["hard"]:
+            by_hard[h].append(i)
+    for topic in ("karabakh", "covid"):
+        for i in by_cue[topic]:
+            take(i, f"cue:{topic}", capped=False)
+    for topic in ("syria", "sanctions"):
+        fill(by_cue[topic], targets["cue"], f"cue:{topic}")
+    for h, n in targets["hard"].items():
+        fill(by_hard[h], n, f"hard:{h}")
+    # Actor top-up, rarest actor first.
+    for actor in ACTORS:
+        have = sum(actor in rows[i]["actors"] for i in chosen)
+        if have < targets["actor"]:
+            cands = [i for i, r in enumerate(rows) if actor in r["actors"] and i not in chosen]
+            fill(cands, targets["actor"] - have, f"actor:{actor}")
+    # Uncertainty sampling: the least sure first, among those not chosen yet.
+    unsure = sorted((i for i, r in enumerate(rows) if "uncertainty" in r and i not in chosen),
+                    key=lambda i: (-rows[i]["uncertainty"], i))
+    got = 0
+    for i in unsure:
+        if got >= targets["uncertain"]:
+            break
+        got += take(i, "uncertain")
+    # Plain sentences: random, with and without actors.
+    plain = [i for i, r in enumerate(rows) if not r["cues"] and i not in chosen]
+    fill(plain, targets["plain"], "plain")
+    return chosen
+
+
+def assign_splits(rows: list[dict], chosen: dict[int, list[str]], rng: random.Random,
+                  shares: dict[str, float]) -> dict[str, str]:
+    """Whole articles to train/dev/test. Articles are dealt rarest-cue first so
+    that the few Karabakh and COVID articles reach every split."""
+    arts: dict[str, list[int]] = defaultdict(list)
+    for i in chosen:
+        arts[rows[i]["article"]].append(i)
+    rank = {"karabakh": 0, "covid": 1, "syria": 2, "sanctions": 3}
+
+    def group(a: str) -> int:
+        cues = {c for i in arts[a] for c in rows[i]["cues"]}
+        return min((rank[c] for c in cues), default=4)
+
+    names = sorted(arts)
+    rng.shuffle(names)
+    names.sort(key=group)
+    split_of, counts = {}, Counter()
+    total = {g: sum(len(arts[a]) for a in names if group(a) == g) for g in range(5)}
+    got = defaultdict(Counter)
+    for a in names:
+        g = group(a)
+        # The split furthest below its share within this cue group takes the article.
+        need = {s: shares[s] * total[g] - got[g][s] for s in shares}
+        s = max(shares, key=lambda s: (need[s], -list(shares).index(s)))
+        split_of[a] = s
+        got[g][s] += len(arts[a])
+        counts[s] += len(arts[a])
+    return split_of
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pool", type=Path, default=None, help="pool file (default: $PERSIAN_STANCE_POOL or ../shared)")
+    ap.add_argument("--model", default="default", help="model for uncertainty sampling")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--tasks", type=Path, help="write labelling task files (with text) to this folder, outside the repo")
+    ap.add_argument("--task-size", type=int, default=290)
+    ap.add_argument("--per-article", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=SEED)
+    args = ap.parse_args()
+
+    if args.tasks and REPO_DIR in args.tasks.resolve().parents:
+        ap.error("--tasks must be outside the repository: task files carry pool text")
+    rng = random.Random(args.seed)
+    rows = segment_pool(pool_path(args.pool), min_words=5, max_words=90)
+    print(f"pool: {len(rows)} usable sentences from {len({r['article'] for r in rows})} articles", file=sys.stderr)
+    model_uncertainty(rows, args.model, batch_size=32)
+    targets = {
+        "cue": 820,
+        "hard": {"iraq_lebanon": 200, "nuclear_without_sanctions": 200, "tariffs": 80, "other_diseases": 150,
+                 "boycott": 60, "syria_in_list": 60},
+        "actor": 220,
+        "uncertain": 900,
+        "plain": 700,
+    }
+    chosen = select(rows, rng, args.per_article, targets)
+    split_of = assign_splits(rows, chosen, rng, {"train": 0.62, "dev": 0.16, "test": 0.22})
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    order = sorted(chosen, key=lambda i: (rows[i]["article"], rows[i]["start"]))
+    with open(args.out, "w", encoding="utf-8") as f:
+        for i in order:
+            r = rows[i]
+            f.write(json.dumps({
+                "id": reference_id(r["article"], r["start"]), "article": r["article"], "start": r["start"],
+                "end": r["end"], "hash": sentence_hash(r["text"]), "split": split_of[r["article"]],
+                "reasons": chosen[i], "model_uncertainty": r.get("uncertainty"),
+            }, ensure_ascii=False) + "\n")
+
+    reasons = Counter(x.split(":")[0] + ":" + x.split(":")[1] if ":" in x else x for i in chosen for x in chosen[i])
+    splits = Counter(split_of[rows[i]["article"]] for i in chosen)
+    actors = Counter(a for i in chosen for a in rows[i]["actors"])
+    print(f"chose {len(chosen)} sentences from {len({rows[i]['article'] for i in chosen})} articles -> {args.out}")
+    print("splits:", dict(splits))
+    print("reasons:", dict(sorted(reasons.items())))
+    print("detected actor mentions:", {a: actors[a] for a in ACTORS})
+    print("model topics:", Counter(t for i in chosen for t in rows[i].get("model_topics", [])))
+
+    if args.tasks:
+        args.tasks.mkdir(parents=True, exist_ok=True)
+        shuffled = list(order)
+        rng.shuffle(shuffled)  # no article read in sequence: each sentence on its own words
+        for n in range(0, len(shuffled), args.task_size):
+            with open(args.tasks / f"task{n // args.task_size + 1:02d}.jsonl", "w", encoding="utf-8") as f:
+                for i in shuffled[n:n + args.task_size]:
+                    r = rows[i]
+                    f.write(json.dumps({"id": reference_id(r["article"], r["start"]),
+                                        "text": r["text"].replace("\n", " ")}, ensure_ascii=False) + "\n")
+        print(f"task files in {args.tasks}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
