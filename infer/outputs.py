@@ -10,7 +10,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 from .labels import TOPICS
 
@@ -127,3 +127,20 @@ def _line_id(line: str, fmt: str) -> str | None:
         return next(csv.reader([line]))[0]
     except Exception:  # noqa: BLE001 - any unreadable line simply has no id
         return None
+
+
+def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Records of a JSON Lines output written by :class:`Writer`, with their line
+    numbers: sentence records and error records alike. A line that is not a
+    JSON object raises ``ValueError`` naming the file and line."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
+            yield n, obj

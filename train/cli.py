@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("persian_stance.train.trainer", "train a model (config file + overrides)"),
     "evaluate": ("persian_stance.train.evaluate", "score checkpoints and baselines on labelled files"),
     "baselines": ("persian_stance.train.baseline_compare", "train the baselines on several training sets and score them"),
+    "report": ("persian_stance.analysis.report", "an HTML report (and CSV) of stance and topics over time from labels"),
     "crossval": ("persian_stance.train.crossval", "k-fold cross-validation by document on a small labelled set"),
     "coverage": ("persian_stance.train.coverage", "count what the labelled corpus covers"),
     "agreement": ("persian_stance.train.agreement", "Cohen's kappa of a blind second labelling"),

@@ -1,0 +1,1 @@
+"""Analysing labelled corpora: aggregates over time and outlet, and the HTML report."""
