@@ -144,6 +144,7 @@ def stance_shares(mentions: pd.DataFrame, by: str = "month", split_source: bool 
     shares.insert(0, "n", n)
     shares["suppressed"] = shares["n"] < min_count
     out = shares.reset_index()
+    out.columns.name = None  # crosstab names the column axis "stance"; a table header must not show it
     out["actor"] = pd.Categorical(out["actor"], categories=list(ACTORS), ordered=True)
     return out.sort_values(keys).reset_index(drop=True)[cols]
 

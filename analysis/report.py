@@ -155,20 +155,37 @@ def stance_figure(shares, title: str, row_key: str = "actor"):
     cols = 3
     rows_n = -(-len(actors) // cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 2.8 * rows_n), squeeze=False, sharey=True)
+    by_source = row_key == "source"
     for ax, actor in zip(axes.flat, actors):
-        part = shares[shares["actor"] == actor].set_index("period").reindex(periods)
-        keep = part["suppressed"] == False  # noqa: E712 - NaN (no mentions) must count as not drawn
-        for s in STANCES:
-            ax.plot(range(len(periods)), part[s].where(keep), marker="o", ms=3, color=STANCE_COLOURS[s], label=s)
-        ax.set_title(f"{actor} (n={int(part['n'].fillna(0).sum())})", fontsize=10)
-        ax.set_ylim(0, 1)
+        of_actor = shares[shares["actor"] == actor]
+        if by_source:
+            # one line per outlet: favor share minus against share, so outlets compare on one scale
+            for source, part in of_actor.groupby("source"):
+                part = part.set_index("period").reindex(periods)
+                keep = part["suppressed"] == False  # noqa: E712 - NaN (no mentions) counts as not drawn
+                ax.plot(range(len(periods)), (part["favor"] - part["against"]).where(keep), marker="o", ms=3,
+                        label=str(source))
+            ax.set_ylim(-1, 1)
+            ax.axhline(0, color="#adb5bd", lw=0.8)
+        else:
+            part = of_actor.set_index("period").reindex(periods)
+            keep = part["suppressed"] == False  # noqa: E712
+            for s in STANCES:
+                ax.plot(range(len(periods)), part[s].where(keep), marker="o", ms=3, color=STANCE_COLOURS[s], label=s)
+            ax.set_ylim(0, 1)
+        ax.set_title(f"{actor} (n={int(of_actor['n'].sum())})", fontsize=10)
         step = max(1, len(periods) // 6)
         ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, fontsize=7)
     for ax in list(axes.flat)[len(actors):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8, frameon=False)
-    fig.suptitle(title)
-    fig.tight_layout()
+    handles = {}
+    for ax in axes.flat:  # every outlet once, whichever actor's panel drew it first
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 7), fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title + (" (favor share − against share)" if by_source else ""))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
