@@ -9,9 +9,15 @@ runtime's own segmenter, and picks sentences by fixed rules with a fixed seed:
    tariffs, other diseases, election and product boycotts, Syria in a list;
 4. a top-up so that each actor is mentioned 200+ times where the pool allows;
 5. the sentences the shipped model is least sure of (uncertainty sampling);
-6. plain sentences, most with no topic, so that the no-topic class is real.
+6. plain sentences, most with no topic, so that the no-topic class is real;
+7. a second round, added after the first labels came back with fewer than 500
+   Syria positives: every remaining Syria-cue sentence and every remaining
+   sentence naming Azerbaijan or Armenia, uncapped. Articles already split
+   keep their split.
 
-At most ``--per-article`` sentences come from one article (cue-rich articles
+Uncertainty comes from the model shipped when the selection was made
+(``checkpoints/default`` as of December 2026, int8); run with that model to
+reproduce ``selection.jsonl`` exactly. At most ``--per-article`` sentences come from one article (cue-rich articles
 would otherwise dominate), except Karabakh and COVID sentences.
 
 Writes ``data/realnews/selection.jsonl``: one reference per sentence (article
@@ -179,8 +185,24 @@ def select(rows: list[dict], rng: random.Random, per_article: int, targets: dict
     return chosen
 
 
+def top_up(rows: list[dict], chosen: dict[int, list[str]], actors: tuple[str, ...]) -> dict[int, list[str]]:
+    """Second round, after the first labels showed Syria under 500 positives
+    (about 40% of Syria-cue sentences are the topic): every remaining Syria-cue
+    sentence, and every remaining sentence naming the rarest actors, with no
+    per-article cap."""
+    extra: dict[int, list[str]] = {}
+    for i, r in enumerate(rows):
+        if i in chosen:
+            continue
+        reasons = (["topup:syria"] if "syria" in r["cues"] else []) + \
+            [f"topup:actor:{a}" for a in actors if a in r["actors"]]
+        if reasons:
+            extra[i] = reasons
+    return extra
+
+
 def assign_splits(rows: list[dict], chosen: dict[int, list[str]], rng: random.Random,
-                  shares: dict[str, float]) -> dict[str, str]:
+                  shares: dict[str, float], fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Whole articles to train/dev/test. Articles are dealt rarest-cue first so
     that the few Karabakh and COVID articles reach every split."""
     arts: dict[str, list[int]] = defaultdict(list)
@@ -192,12 +214,16 @@ def assign_splits(rows: list[dict], chosen: dict[int, list[str]], rng: random.Ra
         cues = {c for i in arts[a] for c in rows[i]["cues"]}
         return min((rank[c] for c in cues), default=4)
 
-    names = sorted(arts)
+    fixed = fixed or {}
+    split_of, counts = dict(fixed), Counter()
+    got = defaultdict(Counter)
+    for a in fixed:  # articles already split keep their split; the shares count them
+        if a in arts:
+            got[group(a)][fixed[a]] += len(arts[a])
+    names = sorted(a for a in arts if a not in fixed)
     rng.shuffle(names)
     names.sort(key=group)
-    split_of, counts = {}, Counter()
-    total = {g: sum(len(arts[a]) for a in names if group(a) == g) for g in range(5)}
-    got = defaultdict(Counter)
+    total = {g: sum(len(arts[a]) for a in arts if group(a) == g) for g in range(5)}
     for a in names:
         g = group(a)
         # The split furthest below its share within this cue group takes the article.
@@ -234,8 +260,12 @@ def main() -> int:
         "uncertain": 900,
         "plain": 700,
     }
+    shares = {"train": 0.62, "dev": 0.16, "test": 0.22}
     chosen = select(rows, rng, args.per_article, targets)
-    split_of = assign_splits(rows, chosen, rng, {"train": 0.62, "dev": 0.16, "test": 0.22})
+    split_of = assign_splits(rows, chosen, rng, shares)
+    extra = top_up(rows, chosen, ("azerbaijan", "armenia"))
+    chosen.update(extra)
+    split_of = assign_splits(rows, chosen, rng, shares, fixed=split_of)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     order = sorted(chosen, key=lambda i: (rows[i]["article"], rows[i]["start"]))
