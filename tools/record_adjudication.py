@@ -49,11 +49,15 @@ def main() -> int:
     args = ap.parse_args()
 
     first, second = read_labels(args.first), read_labels(args.second)
-    rows, seen = [], set()
+    rows, seen = [], {}
     for kind, d in _decisions(args.disagreements, "disagreement") + _decisions(args.review, "review"):
+        label = (sorted(d["topics"]), sorted(d["stances"].items()))
         if d["id"] in seen:
-            raise SystemExit(f"{d['id']} decided twice")
-        seen.add(d["id"])
+            # a sentence both reviewed and doubly labelled: the two decisions must agree
+            if seen[d["id"]] != label:
+                raise SystemExit(f"{d['id']} decided twice, differently")
+            continue
+        seen[d["id"]] = label
         before = first[d["id"]]
         decided = {"topics": [t for t in TOPICS if t in d["topics"]],
                    "stances": {a: d["stances"][a] for a in ACTORS if a in d["stances"]}}
