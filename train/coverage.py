@@ -42,13 +42,16 @@ _ARABIC_DIGITS = re.compile("[٠-٩]")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", type=Path, help="labelled files (default: the authored corpus by split)")
+    p.add_argument("--real", action="store_true", help="the labelled real-news pool sentences, by split")
 
 
 def run(args: argparse.Namespace) -> int:
-    from .corpus import split_files
+    from .corpus import REAL_SPLITS, split_files
     from .records import load_records
 
-    if args.files:
+    if args.real:
+        groups = {s: load_records([REAL_SPLITS[f"real-{s}"]]) for s in ("train", "dev", "test")}
+    elif args.files:
         groups = {"files": load_records(args.files)}
     else:
         groups = {s: load_records(split_files(s)) for s in ("train", "dev", "test")}
