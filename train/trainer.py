@@ -59,7 +59,7 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     from persian_stance.infer.actors import ActorDetector
-    from persian_stance.infer.checkpoint import CheckpointConfig, save_checkpoint
+    from persian_stance.infer.checkpoint import CheckpointConfig, save_checkpoint, state_to_save
     from persian_stance.infer.encoders import load_encoder, load_tokenizer, spec_for, zwnj_policy
     from persian_stance.infer.features import collate
     from persian_stance.infer.labels import STANCES, TOPICS
@@ -179,7 +179,7 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
     dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds)
 
     core = model.get_base_model() if lora_meta else model
-    state = export_state(model, lora_meta)
+    state = state_to_save(model, lora_meta)
     ckpt_config = CheckpointConfig(
         encoder=spec,
         encoder_config=core.encoder.config.to_dict(),
@@ -320,28 +320,6 @@ def _optimizer(model, tc):
         {"params": head, "lr": tc.head_learning_rate, "weight_decay": tc.weight_decay},
     ]
     return torch.optim.AdamW([g for g in groups if g["params"]])
-
-
-def export_state(model, lora_meta) -> dict:
-    """Weights for the checkpoint: heads + LoRA A/B (named by encoder module path)
-    from a peft-wrapped model, or everything trained for full fine-tuning."""
-    from persian_stance.infer.checkpoint import trained_state
-
-    if lora_meta is None:
-        return trained_state(model, None)
-    base = model.get_base_model()
-    state = {}
-    modules = dict(base.encoder.named_modules())
-    for target in lora_meta["targets"]:
-        layer = modules[target]
-        state[f"lora.{target}.A"] = layer.lora_A["default"].weight.detach().cpu().contiguous()
-        state[f"lora.{target}.B"] = layer.lora_B["default"].weight.detach().cpu().contiguous()
-    for head in ("topic_head", "stance_head"):
-        wrapper = getattr(base, head)
-        module = wrapper.modules_to_save["default"] if hasattr(wrapper, "modules_to_save") else wrapper
-        for k, v in module.state_dict().items():
-            state[f"{head}.{k}"] = v.detach().cpu().contiguous()
-    return state
 
 
 def _peak_memory_mb() -> float:
