@@ -11,7 +11,8 @@ Every metric is computed over the whole dataset at once:
 
 Several checkpoints (trained with different seeds) give mean ± standard
 deviation. The baselines are trained on the data the first checkpoint was
-trained on (its ``training.toml``). ``--target-test`` adds the name-swap test.
+trained on (its ``training.toml``) and read text prepared with its normaliser
+settings. ``--target-test`` adds the name-swap test.
 """
 from __future__ import annotations
 
@@ -60,12 +61,15 @@ def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = Tr
 
     trained_baselines = {}
     if baselines:
+        from persian_stance.infer.prepare import Preparer
+
         from .baselines import BASELINES
 
         train_records = _training_records(models[0])
         report["baseline_training_records"] = len(train_records)
+        text_only = Preparer(predictors[0].config.normalizer)
         for key, cls in BASELINES.items():
-            trained_baselines[key] = cls().fit(train_records)
+            trained_baselines[key] = cls(preparer=text_only).fit(train_records)
 
     for name, records in datasets.items():
         entry: dict = {"records": len(records), "gold_mentions": sum(len(r.stances) for r in records)}
@@ -146,7 +150,7 @@ def score_baseline(baseline, records) -> dict:
     texts = [r.text for r in records]
     topic_pred = baseline.predict_topics(texts)
     stance_on_gold = baseline.predict_stances(texts, [list(r.stances) for r in records])
-    detected = [baseline.detector.actors(t) for t in texts]
+    detected = baseline.actors(texts)
     pairs = baseline.predict_stances(texts, detected)
     return score(records, topic_pred, stance_on_gold, [set(d) for d in detected],
                  [set(p.items()) for p in pairs])

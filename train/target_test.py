@@ -20,12 +20,13 @@ PLAIN_NAMES = {
 SWAPPABLE = [a for a in ACTORS if a in PLAIN_NAMES]
 
 
-def swaps(text: str, stances: dict[str, str], detector) -> list[tuple[str, str, str, str]]:
-    """(new_text, old_actor, new_actor, gold_stance) for each swappable mention."""
+def swaps(text: str, stances: dict[str, str], preparer) -> list[tuple[str, str, str, str]]:
+    """(new_text, old_actor, new_actor, gold_stance) for each swappable mention,
+    on the text as the model's preparation step normalises it."""
     out = []
-    norm = detector.normalizer.normalize(text).replace("\n", " ")
-    mentions = detector.detect(norm)
-    present = {m.actor for m in mentions}
+    prepared = preparer.text(text)
+    norm, mentions = prepared.text, prepared.mentions
+    present = set(prepared.actors)
     for actor, stance in stances.items():
         own = [m for m in mentions if m.actor == actor]
         if actor not in PLAIN_NAMES or len(own) != 1 or own[0].surface != PLAIN_NAMES[actor]:
@@ -41,7 +42,7 @@ def swaps(text: str, stances: dict[str, str], detector) -> list[tuple[str, str, 
             continue
         new_text = norm[:m.start] + PLAIN_NAMES[new] + norm[m.end:]
         # the new name must be found as the new actor, and nothing else may change
-        if {x.actor for x in detector.detect(new_text)} != (present - {actor}) | {new}:
+        if set(preparer.text(new_text).actors) != (present - {actor}) | {new}:
             continue
         out.append((new_text, actor, new, stance))
     return out
@@ -50,7 +51,7 @@ def swaps(text: str, stances: dict[str, str], detector) -> list[tuple[str, str, 
 def name_swap_test(predictor, records) -> dict:
     originals, swapped = [], []
     for r in records:
-        for new_text, old, new, gold in swaps(r.text, r.stances, predictor.detector):
+        for new_text, old, new, gold in swaps(r.text, r.stances, predictor.preparer):
             originals.append((r.text, old, gold))
             swapped.append((new_text, new))
     if not swapped:
