@@ -20,6 +20,7 @@ from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
 from .features import ACTOR_INDEX, collate
 from .labels import ACTORS, STANCE_SIGN, STANCES, TOPICS
+from .outputs import actor_dict, result_dict
 from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
@@ -45,9 +46,7 @@ class ActorStance:
         return self.scores["favor"] - self.scores["against"]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["spans"] = [list(s) for s in self.spans]
-        return d
+        return actor_dict(self)
 
 
 @dataclass
@@ -65,15 +64,8 @@ class SentenceResult:
     """Character span of ``text`` in the article, when it came from one."""
 
     def to_dict(self) -> dict:
-        return {
-            "sentence_index": self.index,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "topics": self.topics,
-            "topic_labels": self.topic_labels,
-            "actors": [a.to_dict() for a in self.actors],
-        }
+        """The output record's fields (``infer/outputs.py`` owns the schema)."""
+        return result_dict(self)
 
 
 @dataclass
