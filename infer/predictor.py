@@ -19,7 +19,7 @@ import torch
 from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
 from .features import ACTOR_INDEX, collate
-from .labels import ACTORS, STANCE_SIGN, STANCES, TOPICS
+from .labels import ACTORS, STANCES, TOPICS
 from .outputs import actor_dict, result_dict
 from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
