@@ -161,16 +161,11 @@ def model_work(model: str, sentences_file: Path) -> dict:
     """Tokens the model sees and the weights of its linear layers: the matrix work of one pass."""
     import torch
 
-    from persian_stance.infer.features import encode_sentence
     from persian_stance.infer.predictor import Predictor
 
     p = Predictor.load(model, device="cpu")
-    tokens = 0
-    for s in json.loads(sentences_file.read_text(encoding="utf-8")):
-        text, mentions, _ = p._prepare(s)
-        tokens += len(encode_sentence(p.tokenizer, text, [(m.actor, m.start, m.end) for m in mentions],
-                                      prefix=p.config.encoder.text_prefix, zwnj=p.config.zwnj,
-                                      max_length=p.max_length).input_ids)
+    tokens = sum(len(p.preparer.prepare(s).features.input_ids)
+                 for s in json.loads(sentences_file.read_text(encoding="utf-8")))
     params = sum(m.weight.numel() for m in p.model.encoder.modules() if isinstance(m, torch.nn.Linear))
     return {"tokens": tokens, "linear_params": params, "gflop": 2 * params * tokens / 1e9}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from .labels import ACTORS
 from .normalize import ZWNJ, Normalizer
@@ -99,6 +99,8 @@ class ActorDetector:
         unknown = set(actors) - set(ACTORS)
         if unknown:
             raise ValueError(f"gazetteer names unknown actors: {sorted(unknown)}")
+        self.plain_names: dict[str, str] = {}
+        """Each actor's plain name (``plain`` in the gazetteer), in ACTORS order."""
         entries: list[tuple[str, str, str]] = []  # (alias, actor, kind)
         self._not_before: dict[str, set[str]] = {}
         self._only_after: dict[str, set[str]] = {}
@@ -107,6 +109,10 @@ class ActorDetector:
             for kind in ("names", "exact", "capitals"):
                 for alias in spec.get(kind, []):
                     entries.append((alias, actor, kind))
+            if "plain" in spec:
+                if spec["plain"] not in spec.get("names", []) + spec.get("exact", []):
+                    raise ValueError(f"gazetteer: the plain name of {actor} ({spec['plain']}) is not one of its aliases")
+                self.plain_names[actor] = spec["plain"]
             for alias, words in spec.get("not_before", {}).items():
                 self._not_before[_key(alias)] = {_key(w) for w in words}
             for alias, words in spec.get("only_after", {}).items():
@@ -137,9 +143,18 @@ class ActorDetector:
         return _default_detector()
 
     def detect(self, text: str) -> list[Mention]:
-        """All mentions in ``text``, spans into ``text`` itself."""
+        """All mentions in ``text`` (any spelling), spans into ``text`` itself."""
         norm = self.normalizer.normalize_with_offsets(text)
-        t = norm.text
+        out = []
+        for m in self.find(norm.text):
+            os_, oe = norm.original_span(m.start, m.end)
+            out.append(Mention(m.actor, os_, oe, text[os_:oe]))
+        return out
+
+    def find(self, normalized: str) -> list[Mention]:
+        """All mentions in text that is already normalised (the preparation step
+        normalises each sentence once and looks for actors here); spans into it."""
+        t = normalized
         blocked: list[tuple[int, int]] = []
         if self._exclude is not None:
             blocked = [m.span() for m in self._exclude.finditer(t)]
@@ -152,8 +167,7 @@ class ActorDetector:
                 continue
             if not self._context_allows(t, s, e, alias, kind):
                 continue
-            os_, oe = norm.original_span(s, e)
-            out.append(Mention(actor, os_, oe, text[os_:oe]))
+            out.append(Mention(actor, s, e, t[s:e]))
         return out
 
     def actors(self, text: str) -> list[str]:
@@ -200,9 +214,3 @@ def detect_actors(text: str) -> list[str]:
     """Actors mentioned in ``text`` according to the shipped gazetteer."""
     return ActorDetector.default().actors(text)
 
-
-def mentions_by_actor(mentions: Iterable[Mention]) -> dict[str, list[Mention]]:
-    out: dict[str, list[Mention]] = {}
-    for m in mentions:
-        out.setdefault(m.actor, []).append(m)
-    return {a: out[a] for a in ACTORS if a in out}

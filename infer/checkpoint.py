@@ -10,6 +10,10 @@ A checkpoint folder holds:
   fine-tuning, the whole encoder too;
 - ``metrics.json``, ``training.toml`` (the configuration it was trained with)
   and ``README.md`` (model card), when written by the trainer.
+
+Everything about the format is in this module, each writer beside its reader:
+``CheckpointConfig.to_dict``/``from_dict``, ``state_to_save``/``merge_lora``
+(the weights), ``save_checkpoint``/``load_checkpoint`` (the folder).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .encoders import EncoderSpec, load_encoder, load_tokenizer, zwnj_policy
+from .encoders import EncoderSpec, load_encoder, load_tokenizer
 from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
 from .model import TopicStanceModel
 from .normalize import NormalizerConfig
@@ -91,14 +95,6 @@ class CheckpointConfig:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{where}: incomplete or malformed config ({e!r})") from e
-
-
-def trained_state(model: TopicStanceModel, lora: dict[str, Any] | None) -> dict[str, torch.Tensor]:
-    """The weights a checkpoint stores: heads, plus LoRA matrices or the full encoder."""
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
-    if lora is None:
-        state.update({k: v for k, v in model.state_dict().items() if k.startswith("encoder.")})
-    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
 def save_checkpoint(
@@ -198,14 +194,47 @@ def build_model(config: CheckpointConfig, state: dict[str, torch.Tensor], where:
     return model, tokenizer
 
 
+# -- the trained weights: written by state_to_save, read back by merge_lora ----
+#
+# Keys: ``topic_head.*`` and ``stance_head.*`` as in TopicStanceModel; with LoRA,
+# ``lora.<encoder module path>.A`` / ``.B`` (the merge adds (alpha / r) · B A to
+# that module's weight); after full fine-tuning, ``encoder.*`` too.
+
+
+def _lora_key(target: str, matrix: str) -> str:
+    return f"lora.{target}.{matrix}"
+
+
+def state_to_save(model: torch.nn.Module, lora: dict[str, Any] | None) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint stores, from a trained model: heads plus either
+    the LoRA matrices of ``lora["targets"]`` (``model`` is then the peft-wrapped
+    TopicStanceModel) or, after full fine-tuning, the whole encoder."""
+    if lora is None:
+        state = model.state_dict()
+    else:
+        base = model.get_base_model()
+        modules = dict(base.encoder.named_modules())
+        state = {}
+        for target in lora["targets"]:
+            layer = modules[target]
+            state[_lora_key(target, "A")] = layer.lora_A["default"].weight
+            state[_lora_key(target, "B")] = layer.lora_B["default"].weight
+        for head in ("topic_head", "stance_head"):
+            wrapper = getattr(base, head)
+            # peft keeps a trained copy of each head in modules_to_save
+            module = wrapper.modules_to_save["default"] if hasattr(wrapper, "modules_to_save") else wrapper
+            state.update({f"{head}.{k}": v for k, v in module.state_dict().items()})
+    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+
 def merge_lora(encoder: torch.nn.Module, state: dict[str, torch.Tensor], lora: dict[str, Any], where: str) -> None:
-    """W ← W + (alpha / r) · B A for every adapted linear layer; pops the LoRA
-    tensors from ``state``. Merged weights cost nothing at inference."""
+    """W ← W + (alpha / r) · B A for every adapted linear layer (peft's scaling);
+    pops the LoRA tensors from ``state``. Merged weights cost nothing at inference."""
     scale = float(lora["alpha"]) / float(lora["r"])
     modules = dict(encoder.named_modules())
     for target in lora["targets"]:
-        a = state.pop(f"lora.{target}.A", None)
-        b = state.pop(f"lora.{target}.B", None)
+        a = state.pop(_lora_key(target, "A"), None)
+        b = state.pop(_lora_key(target, "B"), None)
         if a is None or b is None or target not in modules:
             raise CheckpointError(f"{where}: LoRA weights for {target!r} are missing or do not match the encoder")
         layer = modules[target]
@@ -223,6 +252,3 @@ def load_checkpoint(path: str | Path):
     model, tokenizer = build_model(config, state, where=str(path))
     return model, tokenizer, config
 
-
-def detect_zwnj_policy(tokenizer) -> str:
-    return zwnj_policy(tokenizer)

@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from .inputs import InputOptions, iter_items
     from .outputs import Writer, done_ids, error_record, sentence_record
     from .predictor import Predictor
-    from .segment import Sentence, normalize_sentence, segment_article
 
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
     skip = done_ids(args.out, fmt) if args.resume and args.out != "-" else set()
@@ -93,22 +92,14 @@ def run(args: argparse.Namespace) -> int:
     def flush() -> None:
         if not pending:
             return
-        all_sentences = [s for _, sents in pending for s in sents]
-        results = predictor.predict([s.text for s in all_sentences]) if all_sentences else []
-        pos = 0
+        articles = iter(predictor.predict_segmented([sents for item, sents in pending if not item.error]))
         for item, sents in pending:
             if item.error:
                 writer.write_block([error_record(item)])
                 errors[item.error.split(" (")[0].split(":")[0]] += 1
                 counts["failed"] += 1
             else:
-                records = []
-                for s in sents:
-                    r = results[pos]
-                    pos += 1
-                    r.index, r.start, r.end = s.index, s.start, s.end
-                    records.append(sentence_record(item.id, r))
-                writer.write_block(records)
+                writer.write_block([sentence_record(item.id, r) for r in next(articles).sentences])
                 counts["articles"] += 1
                 counts["sentences"] += len(sents)
             if progress is not None:
@@ -125,11 +116,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             sents = []
             if not item.error:
-                if args.sentences:
-                    norm = normalize_sentence(item.text, predictor.normalizer)
-                    sents = [Sentence(0, item.text, norm.text, 0, len(item.text))] if norm.text else []
-                else:
-                    sents = segment_article(item.text, predictor.normalizer, dedupe=not args.keep_duplicates)
+                sents = predictor.segment(item.text, split=not args.sentences, dedupe=not args.keep_duplicates)
                 if not sents:
                     item.error = "no sentences left after boilerplate removal"
             pending.append((item, sents))

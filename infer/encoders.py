@@ -19,6 +19,9 @@ from typing import Any, Literal
 ZwnjPolicy = Literal["keep", "space", "marker"]
 ZWNJ = "\u200c"
 ZWNJ_MARKER = "[ZWNJ]"
+# Tokens per sentence, the one default for training and inference (the training
+# config and every checkpoint record the value actually used).
+DEFAULT_MAX_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,14 @@ class EncoderSpec:
     """Preset name, hub id or folder, as the user gave it."""
     text_prefix: str = ""
     """e5 models were trained with ``query: ``/``passage: `` prefixes."""
-    max_length: int = 256
+    max_length: int = DEFAULT_MAX_LENGTH
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EncoderSpec":
-        return cls(name=d["name"], text_prefix=d.get("text_prefix", ""), max_length=int(d.get("max_length", 256)))
+        return cls(name=d["name"], text_prefix=d.get("text_prefix", ""), max_length=int(d.get("max_length", DEFAULT_MAX_LENGTH)))
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -46,7 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 DEFAULT_ENCODER = "e5-small"
 
 
-def spec_for(name: str, max_length: int = 256) -> EncoderSpec:
+def spec_for(name: str, max_length: int = DEFAULT_MAX_LENGTH) -> EncoderSpec:
     preset = PRESETS.get(name)
     return EncoderSpec(name=name, text_prefix=preset["text_prefix"] if preset else "", max_length=max_length)
 

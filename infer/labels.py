@@ -2,7 +2,10 @@
 
 Every label map in the project (model heads, metrics, reports, checkpoints) is
 built from these tuples, never from a ``set()`` of what a file happens to hold,
-so index 2 means the same thing in every checkpoint and every report.
+so index 2 means the same thing in every checkpoint and every report. Adding an
+actor or a topic means editing this file and, for an actor, its section of the
+gazetteer (``data/actors.toml``). This file imports nothing, so that
+``data/authored/check_batch.py`` can read it with the standard library alone.
 """
 from __future__ import annotations
 
@@ -26,6 +29,3 @@ ACTORS: tuple[str, ...] = (
 
 STANCES: tuple[str, ...] = ("favor", "against", "neutral")
 
-# A signed reading of the stance classes, used for the mean stance score of an
-# article summary: +1 favor, -1 against, 0 neutral.
-STANCE_SIGN: dict[str, int] = {"favor": 1, "against": -1, "neutral": 0}

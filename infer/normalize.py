@@ -7,7 +7,7 @@ What it does, in order:
    invisible marks — but **keeps** the zero-width non-joiner (U+200C);
 2. applies one digit policy (Latin digits by default: the e5/XLM-R vocabulary
    has pieces for Latin numbers, while Persian digits are mostly split one
-   character a piece; ``persian-stance-measure-digits`` prints the comparison);
+   character a piece; the README's "How it works" gives the measured counts);
 3. collapses whitespace, drops stray ZWNJs at word edges;
 4. restores missing half-spaces the way hazm does it, from hazm's lexicon:
    ``میتوانند`` → ``می‌توانند``, ``همکاریهای`` → ``همکاری‌های``,
@@ -67,6 +67,9 @@ _PAST_ENDINGS = ("", "م", "ی", "یم", "ید", "ند")
 _NOT_MI_VERBS = frozenset({"میدانی", "میدانیها", "میلادی", "میراثی"})
 
 
+DIGIT_POLICIES = ("latin", "persian", "keep")
+
+
 @dataclass(frozen=True)
 class NormalizerConfig:
     """Settings saved with every checkpoint, so training and inference agree."""
@@ -75,16 +78,17 @@ class NormalizerConfig:
     fix_half_spaces: bool = True
     remove_diacritics: bool = True
 
+    def __post_init__(self) -> None:
+        # Checked here so that a training config and a checkpoint are held to the same rule.
+        if self.digits not in DIGIT_POLICIES:
+            raise ValueError(f"digits: unknown digit policy {self.digits!r} ({', '.join(DIGIT_POLICIES)})")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "NormalizerConfig":
-        known = {k: d[k] for k in ("digits", "fix_half_spaces", "remove_diacritics") if k in d}
-        cfg = cls(**known)
-        if cfg.digits not in ("latin", "persian", "keep"):
-            raise ValueError(f"unknown digit policy {cfg.digits!r} (latin, persian or keep)")
-        return cfg
+        return cls(**{k: d[k] for k in ("digits", "fix_half_spaces", "remove_diacritics") if k in d})
 
 
 @dataclass(frozen=True)

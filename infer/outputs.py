@@ -1,5 +1,8 @@
-"""Writing labelled sentences: JSON Lines (default) or CSV.
+"""The output record: its schema, and writing and reading it as JSON Lines
+(default) or CSV.
 
+One schema for every output: ``result_dict`` is what ``SentenceResult.to_dict()``
+returns and what ``persian-stance label`` writes (plus the item's ``id``).
 Each finished article is written in one piece and flushed, so a run that stops
 leaves a valid file; ``--resume`` reads it back to skip ids already done.
 """
@@ -18,20 +21,28 @@ CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" 
                + ["topic_labels", "actors", "error", "file", "line"])
 
 
-def sentence_record(item_id: str, result) -> dict:
+def actor_dict(a) -> dict:
+    """One actor of a sentence (an ``ActorStance``)."""
+    return {"actor": a.actor, "stance": a.stance, "scores": dict(a.scores), "spans": [list(sp) for sp in a.spans],
+            "surfaces": list(a.surfaces), "mention_found": a.mention_found}
+
+
+def result_dict(r) -> dict:
+    """One labelled sentence (a ``SentenceResult``)."""
     return {
-        "id": item_id,
-        "sentence_index": result.index,
-        "text": result.text,
-        "start": result.start,
-        "end": result.end,
-        "topics": result.topics,
-        "topic_labels": result.topic_labels,
-        "actors": [
-            {"actor": a.actor, "spans": [list(s) for s in a.spans], "stance": a.stance, "scores": a.scores}
-            for a in result.actors
-        ],
+        "sentence_index": r.index,
+        "text": r.text,
+        "start": r.start,
+        "end": r.end,
+        "topics": dict(r.topics),
+        "topic_labels": list(r.topic_labels),
+        "actors": [actor_dict(a) for a in r.actors],
     }
+
+
+def sentence_record(item_id: str, result) -> dict:
+    """The line written for one sentence of input item ``item_id``."""
+    return {"id": item_id, **result_dict(result)}
 
 
 def error_record(item) -> dict:
@@ -80,6 +91,35 @@ def _csv_row(r: dict) -> list:
     return ([r["id"], r["sentence_index"], r["text"], r["start"], r["end"]]
             + [r["topics"][t] for t in TOPICS]
             + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), "", "", ""])
+
+
+def read_output(path: str | Path, fmt: str) -> list[dict]:
+    """The records of a finished output file, CSV rows turned back into the
+    JSON Lines schema (sentence records and error records)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if fmt == "jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["error"]:
+            out.append({"id": row["id"], "file": row["file"], "line": int(row["line"]) if row["line"] else None,
+                        "error": row["error"]})
+            continue
+        out.append({
+            "id": row["id"],
+            "sentence_index": _int_or_none(row["sentence_index"]),
+            "text": row["text"],
+            "start": _int_or_none(row["start"]),
+            "end": _int_or_none(row["end"]),
+            "topics": {t: float(row[f"topic_{t}"]) for t in TOPICS},
+            "topic_labels": row["topic_labels"].split(";") if row["topic_labels"] else [],
+            "actors": json.loads(row["actors"]),
+        })
+    return out
+
+
+def _int_or_none(v: str) -> int | None:
+    return int(v) if v != "" else None
 
 
 def done_ids(path: str, fmt: str) -> set[str]:

@@ -9,7 +9,6 @@ Results are plain dataclasses; ``to_dict()`` gives JSON-ready dicts.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -17,12 +16,12 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from .actors import ActorDetector, Mention
+from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
-from .features import ACTOR_INDEX, collate, encode_sentence
-from .labels import ACTORS, STANCE_SIGN, STANCES, TOPICS
-from .normalize import Normalizer, NormalizerConfig
-from .resources import read_toml
+from .features import ACTOR_INDEX, collate
+from .labels import ACTORS, STANCES, TOPICS
+from .outputs import actor_dict, result_dict
+from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
 DEFAULT_MODEL = "default"
@@ -47,9 +46,7 @@ class ActorStance:
         return self.scores["favor"] - self.scores["against"]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["spans"] = [list(s) for s in self.spans]
-        return d
+        return actor_dict(self)
 
 
 @dataclass
@@ -67,15 +64,8 @@ class SentenceResult:
     """Character span of ``text`` in the article, when it came from one."""
 
     def to_dict(self) -> dict:
-        return {
-            "sentence_index": self.index,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "topics": self.topics,
-            "topic_labels": self.topic_labels,
-            "actors": [a.to_dict() for a in self.actors],
-        }
+        """The output record's fields (``infer/outputs.py`` owns the schema)."""
+        return result_dict(self)
 
 
 @dataclass
@@ -145,10 +135,7 @@ class Predictor:
         self.config = config
         self.device = device
         self.batch_size = batch_size
-        self.max_length = max_length or config.encoder.max_length
-        self.normalizer = Normalizer(config.normalizer)
-        self.detector = ActorDetector.default() if config.normalizer == NormalizerConfig() else \
-            ActorDetector(read_toml("actors.toml"), self.normalizer)
+        self.preparer = Preparer.for_checkpoint(config, tokenizer, max_length=max_length)
         self.thresholds = dict(config.topic_thresholds)
         if thresholds:
             unknown = set(thresholds) - set(TOPICS)
@@ -180,89 +167,96 @@ class Predictor:
         return cls(model, tokenizer, config, device=device, batch_size=batch_size, max_length=max_length,
                    thresholds=thresholds)
 
+    @property
+    def max_length(self) -> int:
+        return self.preparer.max_length
+
     # -- sentences ----------------------------------------------------------
 
     def predict(self, sentences: str | Sequence[str]) -> list[SentenceResult]:
         """One result per sentence, in input order (each string is one sentence)."""
         if isinstance(sentences, str):
             sentences = [sentences]
-        prepared = [self._prepare(s) for s in sentences]
-        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
-        results = []
-        for i, ((norm, mentions, norm_obj), (topic_p, stance_p)) in enumerate(zip(prepared, outputs)):
-            results.append(self._result(sentences[i], norm_obj, mentions, topic_p, stance_p, index=i))
-        return results
+        prepared = [self.preparer.prepare(s) for s in sentences]
+        return [self._result(p, tp, sp, index=i) for i, (p, (tp, sp)) in enumerate(zip(prepared, self._forward(prepared)))]
 
     def predict_proba(self, sentences: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw probabilities: topics ``(n, len(TOPICS))`` and stances
         ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned are NaN."""
         if isinstance(sentences, str):
             sentences = [sentences]
-        prepared = [self._prepare(s) for s in sentences]
-        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
+        prepared = [self.preparer.prepare(s) for s in sentences]
+        outputs = self._forward(prepared)
         topics = np.stack([o[0] for o in outputs]) if outputs else np.zeros((0, len(TOPICS)))
         stances = np.full((len(outputs), len(ACTORS), len(STANCES)), np.nan)
-        for i, ((_, mentions, _), (_, sp)) in enumerate(zip(prepared, outputs)):
-            for a in {m.actor for m in mentions}:
+        for i, (p, (_, sp)) in enumerate(zip(prepared, outputs)):
+            for a in p.actors:
                 stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
         return topics, stances
 
     def predict_stance(self, sentence: str, actor: str) -> ActorStance:
         """Stance of ``sentence`` toward ``actor``, which the caller names."""
-        if actor not in ACTORS:
-            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
-        norm, mentions, norm_obj = self._prepare(sentence)
-        (topic_p, stance_p), = self._forward([norm], [mentions])
-        own = [m for m in mentions if m.actor == actor]
-        return self._actor_stance(actor, own, stance_p, norm_obj, sentence, found=bool(own))
+        return self.predict_stances([sentence], [[actor]])[0][actor]
 
     def predict_stances(self, sentences: Sequence[str], actors: Sequence[Iterable[str]]) -> list[dict[str, ActorStance]]:
         """Batched :meth:`predict_stance`: for each sentence, the stance toward each
         actor the caller names (evaluation on gold mentions uses this)."""
         if len(sentences) != len(actors):
             raise ValueError("sentences and actors must have the same length")
-        prepared = [self._prepare(s) for s in sentences]
-        outputs = self._forward([p[0] for p in prepared], [p[1] for p in prepared])
-        out = []
-        for s, wanted, (_, mentions, norm_obj), (_, stance_p) in zip(sentences, actors, prepared, outputs):
-            row = {}
+        actors = [list(wanted) for wanted in actors]
+        for wanted in actors:
             for actor in wanted:
                 if actor not in ACTOR_INDEX:
                     raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
-                own = [m for m in mentions if m.actor == actor]
-                row[actor] = self._actor_stance(actor, own, stance_p, norm_obj, s, found=bool(own))
+        prepared = [self.preparer.prepare(s) for s in sentences]
+        out = []
+        for wanted, p, (_, stance_p) in zip(actors, prepared, self._forward(prepared)):
+            row = {}
+            for actor in wanted:
+                own = [m for m in p.mentions if m.actor == actor]
+                row[actor] = self._actor_stance(actor, own, stance_p, p, found=bool(own))
             out.append(row)
         return out
 
     # -- articles -----------------------------------------------------------
 
+    def segment(self, text: str, *, split: bool = True, dedupe: bool = True) -> list[Sentence]:
+        """An article's sentences, boilerplate removed (``split``), or the whole
+        text as one sentence (empty when nothing is left after normalisation)."""
+        if not split:
+            whole = self.preparer.sentence(text)
+            return [whole] if whole is not None else []
+        return segment_article(text, self.preparer.normalizer, dedupe=dedupe)
+
     def predict_article(self, text: str, dedupe: bool = True) -> ArticleResult:
         """Normalise, strip boilerplate, split into sentences, label them, summarise."""
-        sentences = segment_article(text, self.normalizer, dedupe=dedupe)
-        return self.predict_segments(sentences)
+        return self.predict_segments(self.segment(text, dedupe=dedupe))
 
     def predict_segments(self, sentences: Sequence[Sentence]) -> ArticleResult:
-        results = self.predict([s.text for s in sentences])
-        for r, s in zip(results, sentences):
-            r.index, r.start, r.end = s.index, s.start, s.end
-        topics, actors = summarize(results)
-        return ArticleResult(results, topics, actors)
+        return self.predict_segmented([sentences])[0]
+
+    def predict_segmented(self, articles: Sequence[Sequence[Sentence]]) -> list[ArticleResult]:
+        """Several articles' sentences (from :meth:`segment`) in one batched pass:
+        short articles share batches, so little padding is computed."""
+        prepared = [self.preparer.prepare_segment(s) for sents in articles for s in sents]
+        outputs = iter(zip(prepared, self._forward(prepared)))
+        results = []
+        for sents in articles:
+            labelled = []
+            for s in sents:
+                p, (tp, sp) = next(outputs)
+                r = self._result(p, tp, sp, index=s.index)
+                r.start, r.end = s.start, s.end
+                labelled.append(r)
+            topics, actors = summarize(labelled)
+            results.append(ArticleResult(labelled, topics, actors))
+        return results
 
     # -- internals ----------------------------------------------------------
 
-    def _prepare(self, sentence: str):
-        norm_obj = self.normalizer.normalize_with_offsets(sentence.replace("\n", " "))
-        mentions = self.detector.detect(norm_obj.text)
-        return norm_obj.text, mentions, norm_obj
-
     @torch.inference_mode()
-    def _forward(self, texts: Sequence[str], mentions: Sequence[list[Mention]]):
-        enc = [
-            encode_sentence(self.tokenizer, t, [(m.actor, m.start, m.end) for m in ms],
-                            prefix=self.config.encoder.text_prefix, zwnj=self.config.zwnj,
-                            max_length=self.max_length)
-            for t, ms in zip(texts, mentions)
-        ]
+    def _forward(self, prepared: Sequence[Prepared]):
+        enc = [p.features for p in prepared]
         order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))  # little padding
         out: list = [None] * len(enc)
         for b in range(0, len(order), self.batch_size):
@@ -277,21 +271,21 @@ class Predictor:
                 out[i] = (tp[j], sp[j])
         return out
 
-    def _result(self, original: str, norm_obj, mentions: list[Mention], topic_p, stance_p, index=None):
+    def _result(self, p: Prepared, topic_p, stance_p, index=None) -> SentenceResult:
         topics = {t: round(float(topic_p[i]), 4) for i, t in enumerate(TOPICS)}
         labels = [t for t in TOPICS if topics[t] >= self.thresholds[t]]
         by_actor: dict[str, list[Mention]] = {}
-        for m in mentions:
+        for m in p.mentions:
             by_actor.setdefault(m.actor, []).append(m)
-        actors = [self._actor_stance(a, by_actor[a], stance_p, norm_obj, original) for a in ACTORS if a in by_actor]
-        return SentenceResult(original, topics, labels, actors, index=index)
+        actors = [self._actor_stance(a, by_actor[a], stance_p, p) for a in p.actors]
+        return SentenceResult(p.original, topics, labels, actors, index=index)
 
-    def _actor_stance(self, actor, mentions, stance_p, norm_obj, original, found=True) -> ActorStance:
+    def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared, found: bool = True) -> ActorStance:
         probs = stance_p[ACTOR_INDEX[actor]]
         scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
-        spans = [norm_obj.original_span(m.start, m.end) for m in mentions]
+        spans = [p.original_span(m) for m in mentions]
         return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans,
-                           [original[s:e] for s, e in spans], mention_found=found)
+                           [p.original[s:e] for s, e in spans], mention_found=found)
 
 
 def resolve_model(path_or_preset: str | Path) -> Path:

@@ -21,6 +21,13 @@ class Sentence:
     start: int
     """Start of ``text`` in the original input."""
     end: int
+    offsets: tuple[int, ...]
+    """For each character of ``normalized`` (plus one for its end), the index in
+    ``text`` it came from: the article is normalised once, and each sentence keeps
+    its share of that work instead of being normalised again."""
+
+    def normalization(self) -> Normalized:
+        return Normalized(self.normalized, self.offsets)
 
 
 def segment_article(
@@ -52,7 +59,8 @@ def segment_article(
                 continue
             seen.add(key)
         o_start, o_end = norm.original_span(s, e)
-        out.append(Sentence(len(out), text[o_start:o_end], sentence_norm, o_start, o_end))
+        offsets = tuple(o - o_start for o in norm.offsets[s:e]) + (o_end - o_start,)
+        out.append(Sentence(len(out), text[o_start:o_end], sentence_norm, o_start, o_end, offsets))
     return out
 
 
@@ -70,9 +78,3 @@ def _mask_boilerplate(text: str, boilerplate: Boilerplate) -> str:
         out.append("".join(chars))
     return "\n".join(out)
 
-
-def normalize_sentence(text: str, normalizer: Normalizer | None = None) -> Normalized:
-    """One record that is already a sentence (``--sentences`` mode): normalise it
-    as a single line, without splitting or boilerplate removal."""
-    normalizer = normalizer or Normalizer()
-    return normalizer.normalize_with_offsets(text.replace("\n", " "))

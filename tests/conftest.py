@@ -8,6 +8,14 @@ REAL_DEV = SHARED / "realnews" / "dev.jsonl"
 REAL_ARTICLES = SHARED / "realnews" / "articles.jsonl"
 
 
+def pytest_collection_modifyitems(items):
+    # A test that uses the shared tiny checkpoint trains it (once per session):
+    # it is slow in the marker's sense, whether or not it says so itself.
+    for item in items:
+        if "tiny_checkpoint" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def real_dev() -> Path:
     if not REAL_DEV.is_file():

@@ -68,17 +68,27 @@ def test_every_input_format_to_jsonl(tiny_checkpoint, inputs):
 
 
 def test_csv_output_round_trip(tiny_checkpoint, inputs):
+    from persian_stance.infer.outputs import read_output
+
     tmp, folder, _, _ = inputs
     out_j, out_c = tmp / "o.jsonl", tmp / "o.csv"
     assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(out_j)]) == 0
     assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(out_c)]) == 0
-    rows = list(csv.DictReader(io.StringIO(out_c.read_text(encoding="utf-8"))))
-    recs = _jsonl(out_j)
-    assert [(r["id"], r["text"]) for r in rows] == [(r["id"], r["text"]) for r in recs]
-    for row, rec in zip(rows, recs):
-        assert json.loads(row["actors"]) == rec["actors"]
-        assert float(row["topic_covid"]) == rec["topics"]["covid"]
-        assert row["topic_labels"] == ";".join(rec["topic_labels"])
+    recs = read_output(out_j, "jsonl")
+    assert recs == _jsonl(out_j)
+    assert read_output(out_c, "csv") == recs
+
+
+def test_record_is_the_api_result_with_its_id(tiny_checkpoint, tmp_path):
+    """One schema: the command line writes exactly SentenceResult.to_dict(), no field dropped."""
+    from persian_stance.infer.predictor import Predictor
+
+    (tmp_path / "a.txt").write_text(ARTICLE_A, encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert _label([str(tmp_path / "a.txt"), "--model", str(tiny_checkpoint), "--out", str(out)]) == 0
+    api = Predictor.load(tiny_checkpoint).predict_article(ARTICLE_A)
+    assert _jsonl(out) == [{"id": "a.txt", **s.to_dict()} for s in api.sentences]
+    assert {"surfaces", "mention_found"} <= set(_jsonl(out)[0]["actors"][0])
 
 
 def test_sentences_mode_does_not_split(tiny_checkpoint, tmp_path):

@@ -31,6 +31,7 @@ def test_too_few_documents_is_a_clear_error():
         folds_by_document(["a-s1", "a-s2", "b-s1"], 5)
 
 
+@pytest.mark.slow
 def test_crossval_trains_and_scores_each_fold(tiny, tmp_path):
     root, dev, encoder = tiny
     data = tmp_path / "small.jsonl"

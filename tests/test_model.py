@@ -14,6 +14,7 @@ from conftest import TINY_RECORDS as RECORDS
 from conftest import tiny_config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("finetune", ["full", "lora"])
 def test_tiny_encoder_learns_a_small_set(tiny, finetune):
     root, data, encoder = tiny
@@ -42,13 +43,50 @@ def trained(tiny_checkpoint):
     return tiny_checkpoint
 
 
-def test_save_and_load_give_identical_predictions(trained, tmp_path):
+def _logits(model, preparer, texts):
+    import torch
+
+    from persian_stance.infer.features import collate
+
+    feats = [preparer.prepare(t).features for t in texts]
+    batch = collate([{"input_ids": f.input_ids, "mention_tokens": f.mention_tokens} for f in feats],
+                    preparer.tokenizer.pad_token_id)
+    model.eval()
+    with torch.no_grad():
+        out = model(**{k: v.to(next(model.parameters()).device) for k, v in batch.items()})
+    return out["topic_logits"].cpu().numpy(), out["stance_logits"].cpu().numpy()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("finetune", ["lora", "full"])
+def test_saved_checkpoint_reproduces_the_trained_model_in_memory(tiny, tmp_path, finetune):
+    """The model as the Trainer left it, still in memory, against the checkpoint
+    written from it and loaded back (LoRA merged into the encoder at load)."""
+    import dataclasses
+
+    from persian_stance.infer.checkpoint import build_model, read_config, read_weights
+    from persian_stance.train.trainer import build, fit, write
+
+    root, data, encoder = tiny
+    config = tiny_config(root, data, encoder, finetune, tmp_path / "ckpt")
+    config.training.epochs = 8
+    config.output.work_dir = str(tmp_path / "work")
+    session = build(config, quiet=True)
+    path = write(session, fit(session))
     texts = [r[0] for r in RECORDS]
-    first = Predictor.load(trained).predict_proba(texts)
-    copy = shutil.copytree(trained, tmp_path / "copy")
-    second = Predictor.load(copy).predict_proba(texts)
-    np.testing.assert_allclose(first[0], second[0], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(first[1], second[1], rtol=0, atol=1e-6, equal_nan=True)
+    trained = _logits(session.model, session.preparer, texts)
+    loaded, _, ckpt = load_checkpoint(path)
+    reloaded = _logits(loaded, session.preparer, texts)
+    np.testing.assert_allclose(reloaded[0], trained[0], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(reloaded[1], trained[1], rtol=0, atol=1e-4)
+    if finetune == "lora":
+        # The comparison is sharp enough to see a wrong LoRA scale (alpha / r).
+        assert np.abs(session.model.get_base_model().encoder.encoder.layer[0].attention.self.query
+                      .lora_B["default"].weight.detach().numpy()).max() > 1e-3  # the adapters did move
+        wrong = dataclasses.replace(ckpt, lora={**ckpt.lora, "alpha": ckpt.lora["alpha"] * 2})
+        doubled, _ = build_model(wrong, read_weights(path))
+        assert np.abs(_logits(doubled, session.preparer, texts)[1] - trained[1]).max() > 1e-2
+        assert read_config(path).lora == ckpt.lora
 
 
 def test_checkpoint_holds_only_safetensors_and_text(trained):

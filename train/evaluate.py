@@ -11,7 +11,8 @@ Every metric is computed over the whole dataset at once:
 
 Several checkpoints (trained with different seeds) give mean ± standard
 deviation. The baselines are trained on the data the first checkpoint was
-trained on (its ``training.toml``). ``--target-test`` adds the name-swap test.
+trained on (its ``training.toml``) and read text prepared with its normaliser
+settings. ``--name-swap`` adds the name-swap stance test (``train/name_swap.py``).
 """
 from __future__ import annotations
 
@@ -30,14 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="labelled files to score: a path, a split name (train/dev/test) or 'seeds'")
     p.add_argument("--out", type=Path, required=True, help="folder for report.md, report.json and PNGs")
     p.add_argument("--no-baselines", action="store_true", help="skip the keyword and TF-IDF baselines")
-    p.add_argument("--target-test", nargs="*", default=None, metavar="DATA",
+    p.add_argument("--name-swap", nargs="*", default=None, metavar="DATA",
                    help="run the name-swap stance test on these data (default: the first --data)")
     p.add_argument("--batch-size", type=int, default=32)
 
 
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.model, args.data, args.out, baselines=not args.no_baselines,
-                      target_data=args.target_test, batch_size=args.batch_size)
+                      name_swap_data=args.name_swap, batch_size=args.batch_size)
     print((args.out / "report.md").read_text(encoding="utf-8"))
     return 0 if report else 1
 
@@ -53,7 +54,7 @@ def _dataset_name(spec: str) -> str:
 
 
 def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = True,
-             target_data: list[str] | None = None, batch_size: int = 32) -> dict:
+             name_swap_data: list[str] | None = None, batch_size: int = 32) -> dict:
     from persian_stance.infer.predictor import Predictor
 
     from .corpus import resolve_data
@@ -66,12 +67,15 @@ def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = Tr
 
     trained_baselines = {}
     if baselines:
+        from persian_stance.infer.prepare import Preparer
+
         from .baselines import BASELINES
 
         train_records = _training_records(models[0])
         report["baseline_training_records"] = len(train_records)
+        text_only = Preparer(predictors[0].config.normalizer)
         for key, cls in BASELINES.items():
-            trained_baselines[key] = cls().fit(train_records)
+            trained_baselines[key] = cls(preparer=text_only).fit(train_records)
 
     for name, records in datasets.items():
         entry: dict = {"records": len(records), "gold_mentions": sum(len(r.stances) for r in records)}
@@ -83,14 +87,14 @@ def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = Tr
         entry["confusion_png"] = f"{name}-confusion.png"
         report["datasets"][name] = entry
 
-    if target_data is not None:
-        from .target_test import name_swap_test
+    if name_swap_data is not None:
+        from .name_swap import name_swap_test
 
-        specs = target_data or data[:1]
-        report["target_test"] = {}
+        specs = name_swap_data or data[:1]
+        report["name_swap"] = {}
         for spec in specs:
             records = load_records(resolve_data(spec))
-            report["target_test"][_dataset_name(spec)] = [name_swap_test(p, records) for p in predictors]
+            report["name_swap"][_dataset_name(spec)] = [name_swap_test(p, records) for p in predictors]
 
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
@@ -152,7 +156,7 @@ def score_baseline(baseline, records) -> dict:
     texts = [r.text for r in records]
     topic_pred = baseline.predict_topics(texts)
     stance_on_gold = baseline.predict_stances(texts, [list(r.stances) for r in records])
-    detected = [baseline.detector.actors(t) for t in texts]
+    detected = baseline.actors(texts)
     pairs = baseline.predict_stances(texts, detected)
     return score(records, topic_pred, stance_on_gold, [set(d) for d in detected],
                  [set(p.items()) for p in pairs])
@@ -240,14 +244,14 @@ def render_markdown(report: dict) -> str:
             f"{a} {_fmt(v)} (n={entry['model_runs'][0]['stance']['per_actor'][a]['n']})"
             for a, v in m["per_actor_stance_f1"].items()), ""]
         lines += [f"![confusion matrices]({entry['confusion_png']})", ""]
-    if "target_test" in report:
+    if "name_swap" in report:
         lines += ["## Name-swap stance test", "",
                   "An actor's plain country name is replaced by another actor's; the text around it is unchanged. "
                   "`follows text` is the share of swapped mentions whose predicted stance equals the prediction "
                   "for the original name (the stance follows the words, not the name).", "",
                   "| data | checkpoint | swapped mentions | follows text | accuracy before | accuracy after |",
                   "|---|---|---|---|---|---|"]
-        for name, runs in report["target_test"].items():
+        for name, runs in report["name_swap"].items():
             for i, t in enumerate(runs):
                 lines.append(f"| {name} | {i + 1} | {t['n']} | {t['follows_text']:.3f} | "
                              f"{t['accuracy_before']:.3f} | {t['accuracy_after']:.3f} |")

@@ -15,8 +15,10 @@ import math
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("persian_stance.train")
 
@@ -52,26 +54,60 @@ def _quote(a: str) -> str:
     return a if a and all(c.isalnum() or c in "-_=./:," for c in a) else repr(a)
 
 
+@dataclass
+class Session:
+    """Everything set up for a training run, before it runs: the Trainer, the
+    model it trains, and the checkpoint settings the result will carry."""
+
+    config: Any
+    trainer: Any
+    model: Any
+    """The model being trained (peft-wrapped with LoRA); in memory until saved."""
+    checkpoint_config: Any
+    """The saved checkpoint's config, less the topic thresholds tuned after training."""
+    preparer: Any
+    train_files: list[Path]
+    dev_files: list[Path]
+    train_records: int
+    dev_records: int
+    feature_stats: dict[str, Any]
+    dev_ds: Any
+
+
+@dataclass
+class Fitted:
+    thresholds: dict[str, float]
+    dev_metrics: dict[str, float]
+    epochs_run: float
+    train_seconds: float
+
+
 def train(config, resume: bool = False, command: str = "", quiet: bool = False) -> Path:
     """Train per ``config`` and write the checkpoint; returns its path."""
-    import numpy as np
+    t_start = time.time()
+    session = build(config, quiet=quiet)
+    fitted = fit(session, resume=resume)
+    return write(session, fitted, command=command, started=t_start)
+
+
+def build(config, quiet: bool = False) -> Session:
+    """Load the data, prepare it, build the model and the Trainer; trains nothing."""
+    import dataclasses
+
     import torch
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
-    from persian_stance.infer.actors import ActorDetector
-    from persian_stance.infer.checkpoint import CheckpointConfig, save_checkpoint
+    from persian_stance.infer.checkpoint import CheckpointConfig
     from persian_stance.infer.encoders import load_encoder, load_tokenizer, spec_for, zwnj_policy
     from persian_stance.infer.features import collate
-    from persian_stance.infer.labels import STANCES, TOPICS
-    from persian_stance.infer.model import IGNORE, TopicStanceModel
-    from persian_stance.infer.normalize import Normalizer, NormalizerConfig
+    from persian_stance.infer.model import TopicStanceModel
+    from persian_stance.infer.prepare import Preparer
 
     from .corpus import training_data
     from .dataset import record_features, to_dataset
     from .records import load_records
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    t_start = time.time()
     tc = config.training
     if tc.threads:
         torch.set_num_threads(tc.threads)
@@ -86,40 +122,53 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
 
     spec = spec_for(config.encoder.name, max_length=config.encoder.max_length)
     tokenizer = load_tokenizer(spec)
+    encoder = load_encoder(spec)
+    positions = getattr(encoder.config, "max_position_embeddings", None)
+    if positions is not None and spec.max_length > positions:
+        raise ValueError(f"encoder.max_length {spec.max_length} exceeds the {positions} positions of "
+                         f"encoder {spec.name!r}")
     zwnj = zwnj_policy(tokenizer)
-    log.info("encoder %s; ZWNJ policy for its tokenizer: %s", spec.name, zwnj)
-    normalizer_cfg = NormalizerConfig()
-    normalizer = Normalizer(normalizer_cfg)
-    detector = ActorDetector.default()
-    feats = dict(prefix=spec.text_prefix, zwnj=zwnj, max_length=spec.max_length, normalizer=normalizer,
-                 detector=detector)
-    train_rows, train_stats = record_features(train_records, tokenizer, **feats)
-    dev_rows, dev_stats = record_features(dev_records, tokenizer, **feats)
+    log.info("encoder %s; ZWNJ policy for its tokenizer: %s; normaliser %s", spec.name, zwnj,
+             config.normalizer.to_dict())
+    # The checkpoint's settings come first: the text is prepared from them, as
+    # the Predictor will prepare it from the saved copy.
+    ckpt_config = CheckpointConfig(
+        encoder=spec,
+        encoder_config=encoder.config.to_dict(),
+        zwnj=zwnj,
+        normalizer=config.normalizer,
+        dropout=config.heads.dropout,
+        stance_hidden=config.heads.stance_hidden,
+    )
+    preparer = Preparer.for_checkpoint(ckpt_config, tokenizer)
+    train_rows, train_stats = record_features(train_records, preparer)
+    dev_rows, dev_stats = record_features(dev_records, preparer)
     log.info("train features: %s; dev features: %s", train_stats, dev_stats)
     train_ds, dev_ds = to_dataset(train_rows), to_dataset(dev_rows)
 
-    encoder = load_encoder(spec)
     model = TopicStanceModel(encoder, dropout=config.heads.dropout, stance_hidden=config.heads.stance_hidden)
     model.label_smoothing = tc.label_smoothing
     if tc.class_weights:
         _set_class_weights(model, train_rows, tc.max_class_weight, tc.class_weight_power)
-    lora_meta = None
     if config.encoder.finetune == "lora":
         model, lora_meta = _wrap_lora(model, config.encoder)
+        ckpt_config = dataclasses.replace(ckpt_config, lora=lora_meta)
 
     use_cuda = torch.cuda.is_available()
     bf16 = tc.mixed_precision == "bf16" or (tc.mixed_precision == "auto" and use_cuda and torch.cuda.is_bf16_supported())
     fp16 = tc.mixed_precision == "fp16"
-    work_dir = Path(config.output.work_dir)
     args = TrainingArguments(
-        output_dir=str(work_dir),
+        output_dir=str(Path(config.output.work_dir)),
         num_train_epochs=tc.epochs,
         per_device_train_batch_size=tc.batch_size,
         per_device_eval_batch_size=max(32, tc.batch_size),
         gradient_accumulation_steps=tc.gradient_accumulation_steps,
-        learning_rate=tc.learning_rate,
+        # No learning_rate here: the rates are set on the optimizer (_optimizer),
+        # which the Trainer uses as given.
         weight_decay=tc.weight_decay,
-        warmup_steps=tc.warmup_ratio,  # a fraction < 1 is read as a ratio of all steps
+        # transformers reads a warmup_steps value below 1 as a share of all
+        # optimizer steps (and one of 1 or more as a count, which the config refuses).
+        warmup_steps=tc.warmup_ratio,
         lr_scheduler_type="linear",
         eval_strategy="epoch",
         save_strategy="epoch",
@@ -149,6 +198,9 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
     def compute_metrics(eval_pred):
         return selection_metrics(eval_pred.predictions, eval_pred.label_ids)
 
+    optimizer = _optimizer(model, tc)
+    log.info("learning rates on the optimizer: encoder %g, heads %g; warmup %.0f%% of the steps",
+             tc.learning_rate, tc.head_learning_rate, 100 * tc.warmup_ratio)
     trainer = Trainer(
         model=model,
         args=args,
@@ -157,8 +209,18 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
         data_collator=data_collator,
         compute_metrics=compute_metrics,
         callbacks=[EarlyStoppingCallback(early_stopping_patience=tc.early_stopping_patience)],
-        optimizers=(_optimizer(model, tc), None),
+        optimizers=(optimizer, None),
     )
+    return Session(config, trainer, model, ckpt_config, preparer, train_files, dev_files, len(train_records),
+                   len(dev_records), {"train": train_stats, "dev": dev_stats}, dev_ds)
+
+
+def fit(session: Session, resume: bool = False) -> Fitted:
+    """Run the Trainer; the best epoch's weights stay in ``session.model``; tune
+    the topic thresholds on dev."""
+    import numpy as np
+
+    work_dir = Path(session.config.output.work_dir)
     resume_from = None
     if resume:
         from transformers.trainer_utils import get_last_checkpoint
@@ -169,51 +231,59 @@ def train(config, resume: bool = False, command: str = "", quiet: bool = False) 
         else:
             log.info("resuming from %s", resume_from)
     t_train = time.time()
-    result = trainer.train(resume_from_checkpoint=resume_from)
+    result = session.trainer.train(resume_from_checkpoint=resume_from)
     train_seconds = time.time() - t_train
 
     # The best model (by dev selection score) is loaded; tune topic thresholds on dev.
-    out = trainer.predict(dev_ds)
+    out = session.trainer.predict(session.dev_ds)
     topic_prob = 1 / (1 + np.exp(-out.predictions[0]))
     thresholds = tune_thresholds(topic_prob, out.label_ids[0])
     dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds)
+    return Fitted(thresholds, dev_metrics, float(result.metrics.get("epoch", 0)), train_seconds)
 
-    core = model.get_base_model() if lora_meta else model
-    state = export_state(model, lora_meta)
-    ckpt_config = CheckpointConfig(
-        encoder=spec,
-        encoder_config=core.encoder.config.to_dict(),
-        zwnj=zwnj,
-        normalizer=normalizer_cfg,
-        topic_thresholds=thresholds,
-        lora=lora_meta,
-        dropout=config.heads.dropout,
-        stance_hidden=config.heads.stance_hidden,
-    )
+
+def write(session: Session, fitted: Fitted, command: str = "", started: float | None = None) -> Path:
+    """Write the checkpoint of a fitted session (atomically); returns its path."""
+    import dataclasses
+
+    import torch
+
+    from persian_stance.infer.checkpoint import save_checkpoint, state_to_save
+
+    config, trainer = session.config, session.trainer
+    ckpt_config = dataclasses.replace(session.checkpoint_config, topic_thresholds=fitted.thresholds)
+    state = state_to_save(session.model, ckpt_config.lora)
     peak_mb = _peak_memory_mb()
+    use_cuda = torch.cuda.is_available()
+    stats = session.feature_stats
     metrics = {
-        "dev": dev_metrics,
+        "dev": fitted.dev_metrics,
         "training": {
-            "train_records": len(train_records), "dev_records": len(dev_records),
-            "epochs_run": float(result.metrics.get("epoch", 0)),
+            "train_records": session.train_records, "dev_records": session.dev_records,
+            "epochs_run": fitted.epochs_run,
             "best_checkpoint": trainer.state.best_model_checkpoint,
-            "train_seconds": round(train_seconds, 1),
-            "total_seconds": round(time.time() - t_start, 1),
+            "train_seconds": round(fitted.train_seconds, 1),
+            "total_seconds": round(time.time() - started, 1) if started else None,
             "peak_rss_mb": peak_mb,
+            # What took effect, read back from the optimizer and the scheduler.
+            "learning_rates": {g["name"]: g["initial_lr"] for g in trainer.optimizer.param_groups},
+            "warmup_steps": trainer.args.get_warmup_steps(trainer.state.max_steps),
+            "optimizer_steps": trainer.state.max_steps,
             "loss_curve": [[h["step"], round(float(h["loss"]), 4)] for h in trainer.state.log_history if "loss" in h],
             "device": "cuda:" + torch.cuda.get_device_name(0) if use_cuda else f"cpu ({torch.get_num_threads()} threads)",
-            "gold_actors_without_detected_span": {"train": train_stats.gold_without_span,
-                                                  "dev": dev_stats.gold_without_span},
+            "gold_actors_without_detected_span": {"train": stats["train"].gold_without_span,
+                                                  "dev": stats["dev"].gold_without_span},
         },
     }
     extra = {
         "metrics.json": json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
         "training.toml": config.to_toml(),
-        "README.md": model_card(config, ckpt_config, metrics, train_files, dev_files, command),
+        "README.md": model_card(config, ckpt_config, metrics, session.train_files, session.dev_files, command),
     }
     path = save_checkpoint(config.output.dir, ckpt_config, state, extra)
     log.info("checkpoint written to %s (train %.0f s, peak RSS %s MB); dev: topic macro-F1 %.3f, stance macro-F1 %.3f",
-             path, train_seconds, peak_mb, dev_metrics["topic_macro_f1"], dev_metrics["stance_macro_f1"])
+             path, fitted.train_seconds, peak_mb, fitted.dev_metrics["topic_macro_f1"],
+             fitted.dev_metrics["stance_macro_f1"])
     return path
 
 
@@ -301,7 +371,8 @@ def _wrap_lora(model, enc_cfg):
 
 
 def _optimizer(model, tc):
-    """AdamW with the heads on their own learning rate."""
+    """AdamW with the heads on their own learning rate: the one place the
+    configured learning rates are applied."""
     import torch
 
     head, other, no_decay = [], [], []
@@ -315,33 +386,11 @@ def _optimizer(model, tc):
         else:
             other.append(p)
     groups = [
-        {"params": other, "lr": tc.learning_rate, "weight_decay": tc.weight_decay},
-        {"params": no_decay, "lr": tc.learning_rate, "weight_decay": 0.0},
-        {"params": head, "lr": tc.head_learning_rate, "weight_decay": tc.weight_decay},
+        {"name": "encoder", "params": other, "lr": tc.learning_rate, "weight_decay": tc.weight_decay},
+        {"name": "encoder_no_decay", "params": no_decay, "lr": tc.learning_rate, "weight_decay": 0.0},
+        {"name": "heads", "params": head, "lr": tc.head_learning_rate, "weight_decay": tc.weight_decay},
     ]
     return torch.optim.AdamW([g for g in groups if g["params"]])
-
-
-def export_state(model, lora_meta) -> dict:
-    """Weights for the checkpoint: heads + LoRA A/B (named by encoder module path)
-    from a peft-wrapped model, or everything trained for full fine-tuning."""
-    from persian_stance.infer.checkpoint import trained_state
-
-    if lora_meta is None:
-        return trained_state(model, None)
-    base = model.get_base_model()
-    state = {}
-    modules = dict(base.encoder.named_modules())
-    for target in lora_meta["targets"]:
-        layer = modules[target]
-        state[f"lora.{target}.A"] = layer.lora_A["default"].weight.detach().cpu().contiguous()
-        state[f"lora.{target}.B"] = layer.lora_B["default"].weight.detach().cpu().contiguous()
-    for head in ("topic_head", "stance_head"):
-        wrapper = getattr(base, head)
-        module = wrapper.modules_to_save["default"] if hasattr(wrapper, "modules_to_save") else wrapper
-        for k, v in module.state_dict().items():
-            state[f"{head}.{k}"] = v.detach().cpu().contiguous()
-    return state
 
 
 def _peak_memory_mb() -> float:

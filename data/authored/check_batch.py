@@ -1,17 +1,28 @@
 """Quick schema and statistics check for one authored batch (writers' aid).
 
 The project's full validator (`persian-stance validate`) is the authority; this
-script only needs the standard library so writers can run it anywhere.
+script only needs the standard library so writers can run it anywhere in a
+checkout. The labels come from the project's one list, infer/labels.py, read
+by path so that neither the package nor its dependencies need be installed.
 """
 import collections
+import importlib.util
 import json
 import re
 import sys
+from pathlib import Path
 
-TOPICS = ["syria", "karabakh", "sanctions", "covid"]
-ACTORS = ["iran", "usa", "russia", "turkey", "israel", "syria", "terrorist_groups",
-          "azerbaijan", "armenia", "europe", "saudi_arabia"]
-STANCES = ["favor", "against", "neutral"]
+
+def _labels():
+    path = Path(__file__).resolve().parents[2] / "infer" / "labels.py"
+    spec = importlib.util.spec_from_file_location("persian_stance_labels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_L = _labels()
+TOPICS, ACTORS, STANCES = list(_L.TOPICS), list(_L.ACTORS), list(_L.STANCES)
 
 
 def main(path: str) -> int:

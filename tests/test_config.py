@@ -1,0 +1,116 @@
+"""Training configuration: bad values are refused naming their key, and each
+value reaches the place that uses it (checked on a Trainer built, not run)."""
+import math
+
+import pytest
+
+from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH, EncoderSpec, spec_for
+from persian_stance.infer.normalize import NormalizerConfig
+from persian_stance.train.config import ConfigError, EncoderConfig, load_config
+
+
+def test_unknown_key_names_it(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[training]\nlearning_rat = 0.01\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key training\.learning_rat"):
+        load_config(cfg)
+    with pytest.raises(ConfigError, match=r"unknown section \[optimiser\]"):
+        load_config(None, ["optimiser.lr=0.1"])
+
+
+def test_wrong_type_names_the_key():
+    with pytest.raises(ConfigError, match=r"training\.epochs expects int, got 'many'"):
+        load_config(None, ["training.epochs='many'"])
+    with pytest.raises(ConfigError, match=r"normalizer\.fix_half_spaces expects bool"):
+        load_config(None, ["normalizer.fix_half_spaces=1"])
+
+
+@pytest.mark.parametrize("override, key", [
+    ("training.warmup_ratio=1.0", "training.warmup_ratio"),
+    ("training.warmup_ratio=-0.1", "training.warmup_ratio"),
+    ("training.learning_rate=0", "training.learning_rate"),
+    ("training.head_learning_rate=2", "training.head_learning_rate"),
+    ("encoder.max_length=4096", "encoder.max_length"),
+    ("training.epochs=0", "training.epochs"),
+    ("heads.dropout=1.5", "heads.dropout"),
+    ("encoder.finetune='half'", "encoder.finetune"),
+    ("training.mixed_precision='fp8'", "training.mixed_precision"),
+    ("normalizer.digits='roman'", "normalizer.digits"),
+])
+def test_out_of_range_value_names_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, [override])
+
+
+def test_one_max_length_default():
+    assert EncoderConfig().max_length == EncoderSpec("x").max_length == spec_for("x").max_length \
+        == EncoderSpec.from_dict({"name": "x"}).max_length == DEFAULT_MAX_LENGTH
+
+
+def test_normalizer_section_is_saved_in_training_toml():
+    cfg = load_config(None, ["normalizer.digits='persian'", "normalizer.fix_half_spaces=false"])
+    assert cfg.normalizer == NormalizerConfig(digits="persian", fix_half_spaces=False)
+    assert "[normalizer]\ndigits = \"persian\"\nfix_half_spaces = false" in cfg.to_toml()
+
+
+# -- each value reaches its use ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def session(tiny, tmp_path_factory):
+    """A Trainer built from non-default values, not run."""
+    from persian_stance.train.trainer import build
+
+    root, data, encoder = tiny
+    out = tmp_path_factory.mktemp("cfg")
+    config = load_config(None, [
+        f"data.train=['{data}']", f"data.dev=['{data}']", f"encoder.name='{encoder}'", "encoder.max_length=12",
+        "training.learning_rate=0.0007", "training.head_learning_rate=0.003", "training.warmup_ratio=0.25",
+        "training.batch_size=4", "training.epochs=2", "normalizer.digits='persian'",
+        f"output.dir='{out / 'ckpt'}'", f"output.work_dir='{out / 'work'}'",
+    ])
+    return build(config, quiet=True)
+
+
+def test_learning_rates_reach_the_optimizer(session):
+    groups = {g["name"]: g["lr"] for g in session.trainer.optimizer.param_groups}
+    assert groups == {"encoder": 0.0007, "heads": 0.003}  # LoRA: every trainable encoder weight is a matrix
+    head_params = {id(p) for n, p in session.model.named_parameters() if "_head" in n and p.requires_grad}
+    heads = next(g for g in session.trainer.optimizer.param_groups if g["name"] == "heads")
+    assert {id(p) for p in heads["params"]} == head_params
+
+
+def test_warmup_ratio_is_a_share_of_all_steps(session):
+    trainer = session.trainer
+    steps = 40
+    trainer.create_scheduler(num_training_steps=steps, optimizer=trainer.optimizer)
+    warmup = math.ceil(0.25 * steps)  # 10 steps, not 0.25 of one
+    factor = trainer.lr_scheduler.lr_lambdas[0]
+    assert factor(warmup // 2) == pytest.approx(0.5)
+    assert factor(warmup) == pytest.approx(1.0)
+    assert factor(steps) == pytest.approx(0.0)
+
+
+def test_max_length_reaches_the_features(session):
+    lengths = [len(ids) for ids in session.trainer.train_dataset["input_ids"]]
+    assert max(lengths) == 12  # the longer tiny sentences are cut to it (and none is longer)
+    assert session.checkpoint_config.encoder.max_length == 12
+    assert session.preparer.max_length == 12
+
+
+def test_normalizer_section_reaches_preparation_and_checkpoint(session):
+    assert session.checkpoint_config.normalizer == NormalizerConfig(digits="persian")
+    assert session.preparer.normalizer.config.digits == "persian"
+    assert session.preparer.prepare("ایران ۲۰ بار و 30 بار").text == "ایران ۲۰ بار و ۳۰ بار"
+    assert session.checkpoint_config.to_dict()["normalizer"]["digits"] == "persian"
+
+
+def test_training_rejects_max_length_beyond_the_encoder(tiny, tmp_path):
+    from persian_stance.train.trainer import build
+
+    root, data, encoder = tiny  # the tiny encoder has 128 positions
+    config = load_config(None, [f"data.train=['{data}']", f"data.dev=['{data}']", f"encoder.name='{encoder}'",
+                                "encoder.max_length=256", f"output.work_dir='{tmp_path}'"])
+    with pytest.raises(ValueError, match="encoder.max_length 256 exceeds the 128 positions"):
+        build(config, quiet=True)
+
