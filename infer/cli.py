@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-field", default="text", help="text field of .jsonl/.csv input (default: text)")
     p.add_argument("--input-format", default="auto", choices=["auto", "txt", "jsonl", "csv"],
                    help="how to read inputs (default: by extension; standard input is one .txt article)")
+    p.add_argument("--keep-fields", default="", metavar="FIELD,…",
+                   help="input fields (.jsonl/.csv) to copy into every output record, e.g. date,source,url; "
+                        "'persian-stance report' reads date and source")
     p.add_argument("--encoding", default="utf-8", help="input encoding (default: utf-8)")
     p.add_argument("--resume", action="store_true", help="append to --out, skipping ids already in it")
     p.add_argument("--batch-size", type=int, default=16, help="sentences per forward pass (default: 16)")
@@ -64,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
     from .outputs import Writer, done_ids, error_record, sentence_record
     from .predictor import Predictor
 
+    from .outputs import RECORD_FIELDS
+
+    kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
+    clash = [f for f in kept if f in RECORD_FIELDS]
+    if clash:
+        print(f"--keep-fields: {', '.join(clash)} would overwrite field(s) of the output record "
+              f"({', '.join(RECORD_FIELDS)})", file=sys.stderr)
+        return 2
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
     skip = done_ids(args.out, fmt) if args.resume and args.out != "-" else set()
     t0 = time.time()
@@ -74,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.model, batch_size=args.batch_size, max_length=args.max_length,
                                quantize=args.quantize, threads=args.threads)
     print(f"model {args.model} loaded in {time.time() - t0:.1f} s", file=sys.stderr)
-    writer = Writer(args.out, fmt, append=args.resume)
+    writer = Writer(args.out, fmt, append=args.resume, kept_fields=kept)
     opts = InputOptions(id_field=args.id_field, text_field=args.text_field, encoding=args.encoding,
-                        input_format=args.input_format, max_chars=args.max_chars)
+                        input_format=args.input_format, max_chars=args.max_chars, keep_fields=kept)
     stop = _Stop()
     old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     errors: Counter = Counter()
@@ -99,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 errors[item.error.split(" (")[0].split(":")[0]] += 1
                 counts["failed"] += 1
             else:
-                writer.write_block([sentence_record(item.id, r) for r in next(articles).sentences])
+                writer.write_block([sentence_record(item.id, r, item.fields) for r in next(articles).sentences])
                 counts["articles"] += 1
                 counts["sentences"] += len(sents)
             if progress is not None:

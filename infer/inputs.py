@@ -11,7 +11,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -26,6 +26,9 @@ class Item:
     line: int | None
     text: str | None = None
     error: str | None = None
+    fields: dict = field(default_factory=dict)
+    """Input fields the user asked to keep (``--keep-fields``), copied into
+    every output record of this item; a field the record lacks is None."""
 
 
 @dataclass
@@ -37,6 +40,7 @@ class InputOptions:
     """auto (by extension; standard input is plain text), txt, jsonl or csv."""
     max_chars: int = 200_000
     min_persian_share: float = 0.3
+    keep_fields: tuple[str, ...] = ()
 
 
 def iter_items(inputs: list[str], opts: InputOptions) -> Iterator[Item]:
@@ -141,11 +145,12 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
             continue
         rid = str(obj.get(opts.id_field, line_id))
         text = obj.get(opts.text_field)
+        kept = {k: obj.get(k) for k in opts.keep_fields}
         if not isinstance(text, str):
             why = "missing" if text is None else f"not a string ({type(text).__name__})"
-            yield Item(id=rid, file=name, line=n, error=f"field {opts.text_field!r} is {why}")
+            yield Item(id=rid, file=name, line=n, error=f"field {opts.text_field!r} is {why}", fields=kept)
             continue
-        yield _checked(Item(id=rid, file=name, line=n, text=text), opts)
+        yield _checked(Item(id=rid, file=name, line=n, text=text, fields=kept), opts)
 
 
 def _csv(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
@@ -182,4 +187,5 @@ def _csv(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
             yield Item(id=row_id, file=name, line=n,
                        error=f"malformed CSV row: {len(row)} fields where the header has {len(header)}")
             continue
-        yield _checked(Item(id=row_id, file=name, line=n, text=row[ti]), opts)
+        kept = {k: (row[header.index(k)] if k in header else None) for k in opts.keep_fields}
+        yield _checked(Item(id=row_id, file=name, line=n, text=row[ti], fields=kept), opts)

@@ -40,18 +40,26 @@ def result_dict(r) -> dict:
     }
 
 
-def sentence_record(item_id: str, result) -> dict:
-    """The line written for one sentence of input item ``item_id``."""
-    return {"id": item_id, **result_dict(result)}
+RECORD_FIELDS = ("id", "sentence_index", "text", "start", "end", "topics", "topic_labels", "actors", "error", "file",
+                 "line")
+"""Every key a record may have; fields kept from the input (``--keep-fields``)
+must not take these names."""
+
+
+def sentence_record(item_id: str, result, kept: dict | None = None) -> dict:
+    """The line written for one sentence of input item ``item_id``, with the
+    input fields the user kept (dates, outlets, URLs) right after the id."""
+    return {"id": item_id, **(kept or {}), **result_dict(result)}
 
 
 def error_record(item) -> dict:
-    return {"id": item.id, "file": item.file, "line": item.line, "error": item.error}
+    return {"id": item.id, **item.fields, "file": item.file, "line": item.line, "error": item.error}
 
 
 class Writer:
-    def __init__(self, path: str, fmt: str, append: bool):
+    def __init__(self, path: str, fmt: str, append: bool, kept_fields: tuple[str, ...] = ()):
         self.fmt = fmt
+        self.kept_fields = tuple(kept_fields)
         self.to_stdout = path == "-"
         if self.to_stdout:
             import sys
@@ -61,14 +69,14 @@ class Writer:
             new = not append or not Path(path).exists() or Path(path).stat().st_size == 0
             self.f = open(path, "a" if append else "w", encoding="utf-8", newline="")
             if fmt == "csv" and new:
-                self.f.write(_csv_line(CSV_COLUMNS))
+                self.f.write(_csv_line(_csv_columns(self.kept_fields)))
                 self.f.flush()
 
     def write_block(self, records: list[dict]) -> None:
         if self.fmt == "jsonl":
             block = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
-            block = "".join(_csv_line(_csv_row(r)) for r in records)
+            block = "".join(_csv_line(_csv_row(r, self.kept_fields)) for r in records)
         self.f.write(block)
         self.f.flush()
         if not self.to_stdout:
@@ -85,10 +93,16 @@ def _csv_line(values) -> str:
     return buf.getvalue()
 
 
-def _csv_row(r: dict) -> list:
+def _csv_columns(kept: tuple[str, ...]) -> list[str]:
+    return CSV_COLUMNS[:1] + list(kept) + CSV_COLUMNS[1:]
+
+
+def _csv_row(r: dict, kept: tuple[str, ...] = ()) -> list:
+    extra = ["" if r.get(k) is None else r[k] for k in kept]
     if "error" in r:
-        return [r["id"], "", "", "", ""] + [""] * len(TOPICS) + ["", "", r["error"], r["file"], r.get("line") or ""]
-    return ([r["id"], r["sentence_index"], r["text"], r["start"], r["end"]]
+        return [r["id"], *extra, "", "", "", ""] + [""] * len(TOPICS) + ["", "", r["error"], r["file"],
+                                                                      r.get("line") or ""]
+    return ([r["id"], *extra, r["sentence_index"], r["text"], r["start"], r["end"]]
             + [r["topics"][t] for t in TOPICS]
             + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), "", "", ""])
 
@@ -96,17 +110,19 @@ def _csv_row(r: dict) -> list:
 def read_output(path: str | Path, fmt: str) -> list[dict]:
     """The records of a finished output file, CSV rows turned back into the
     JSON Lines schema (sentence records and error records)."""
-    text = Path(path).read_text(encoding="utf-8")
     if fmt == "jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [r for _, r in read_records(path)]
+    text = Path(path).read_text(encoding="utf-8")
     out = []
     for row in csv.DictReader(io.StringIO(text)):
+        kept = {k: v for k, v in row.items() if k not in CSV_COLUMNS}
         if row["error"]:
-            out.append({"id": row["id"], "file": row["file"], "line": int(row["line"]) if row["line"] else None,
-                        "error": row["error"]})
+            out.append({"id": row["id"], **kept, "file": row["file"],
+                        "line": int(row["line"]) if row["line"] else None, "error": row["error"]})
             continue
         out.append({
             "id": row["id"],
+            **kept,
             "sentence_index": _int_or_none(row["sentence_index"]),
             "text": row["text"],
             "start": _int_or_none(row["start"]),
@@ -144,7 +160,9 @@ def done_ids(path: str, fmt: str) -> set[str]:
                 break
     else:
         rows = list(csv.reader(io.StringIO("\n".join(body) + ("\n" if body else ""))))
-        good_rows = rows[1:] if rows and rows[0] == CSV_COLUMNS else rows
+        # the header, with or without kept input fields after "id"
+        is_header = bool(rows) and rows[0][:1] == ["id"] and set(CSV_COLUMNS) <= set(rows[0])
+        good_rows = rows[1:] if is_header else rows
         ids = [row[0] for row in good_rows if row]
         good = body
     if tail is not None or len(good) < len(body):

@@ -185,3 +185,43 @@ def test_stopping_mid_run_leaves_a_valid_file(tiny_checkpoint, tmp_path):
     for r in recs:
         per_id.setdefault(r["id"], []).append(r["sentence_index"])
     assert all(sorted(v) == list(range(len(v))) for v in per_id.values())
+
+
+def test_keep_fields_travel_to_every_record_and_back(tiny_checkpoint, tmp_path):
+    from persian_stance.analysis.aggregate import load
+    from persian_stance.infer.outputs import read_output
+
+    src = tmp_path / "news.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [
+        {"id": "n1", "text": ARTICLE_A, "date": "۱۳۹۹/۰۷/۲۰", "source": "IRNA", "url": "http://x/1"},
+        {"id": "n2", "text": ARTICLE_B, "source": "Fars"},  # no date: kept as null
+        {"id": "n3", "date": "2020-10-01", "source": "Fars"},  # no text: an error record keeps the fields too
+    ]), encoding="utf-8")
+    out_j, out_c = tmp_path / "o.jsonl", tmp_path / "o.csv"
+    for out in (out_j, out_c):
+        rc = _label([str(src), "--keep-fields", "date,source", "--model", str(tiny_checkpoint), "--out", str(out)])
+        assert rc == 1  # n3 failed
+    recs = _jsonl(out_j)
+    assert {(r["id"], r["date"], r["source"]) for r in recs if "error" not in r} == \
+        {("n1", "۱۳۹۹/۰۷/۲۰", "IRNA"), ("n2", None, "Fars")}
+    assert [r for r in recs if "error" in r][0]["date"] == "2020-10-01"
+    assert all("url" not in r for r in recs)
+    assert list(recs[0])[:3] == ["id", "date", "source"]
+    # CSV carries them as columns after the id, and reads back the same (CSV has no null: "")
+    back = read_output(out_c, "csv")
+    assert [(r["id"], r["date"], r["source"]) for r in back] == \
+        [(r["id"], r["date"] or "", r["source"]) for r in recs]
+    # the report reads the kept date (Jalali, Persian digits) and outlet
+    loaded = load([out_j])
+    assert loaded.counts["no date"] == sum(r["id"] == "n2" for r in recs if "error" not in r)
+    assert set(loaded.sentences["source"]) == {"IRNA", "Fars"}
+    assert str(loaded.sentences.loc[loaded.sentences.id == "n1", "date"].iloc[0].date()) == "2020-10-11"
+
+
+def test_keep_fields_must_not_overwrite_the_record(tiny_checkpoint, tmp_path, capsys):
+    src = tmp_path / "news.jsonl"
+    src.write_text(json.dumps({"id": "n1", "text": ARTICLE_A}, ensure_ascii=False) + "\n", encoding="utf-8")
+    rc = _label([str(src), "--keep-fields", "source,topics", "--model", str(tiny_checkpoint),
+                 "--out", str(tmp_path / "o.jsonl")])
+    assert rc == 2 and "topics" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
