@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from .calibration import Calibration
 from .encoders import EncoderSpec, load_encoder, load_tokenizer
 from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
 from .model import TopicStanceModel
@@ -53,6 +54,8 @@ class CheckpointConfig:
     """``{"r", "alpha", "targets": [module paths]}`` or None after full fine-tuning."""
     dropout: float = 0.1
     stance_hidden: int | None = None
+    calibration: Calibration = field(default_factory=Calibration)
+    """Temperatures and stance bias; topic thresholds apply to the calibrated probabilities."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class CheckpointConfig:
             "topic_thresholds": {t: float(self.topic_thresholds[t]) for t in TOPICS},
             "lora": self.lora,
             "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden},
+            **({"calibration": self.calibration.to_dict()} if not self.calibration.is_identity else {}),
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -91,6 +95,7 @@ class CheckpointConfig:
                 lora=d.get("lora"),
                 dropout=float(heads.get("dropout", 0.1)),
                 stance_hidden=heads.get("stance_hidden"),
+                calibration=Calibration.from_dict(d.get("calibration")),
                 extra=d.get("extra", {}),
             )
         except (KeyError, TypeError, ValueError) as e:
@@ -138,6 +143,17 @@ def _write_text(p: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_config(path: str | Path, config: CheckpointConfig) -> None:
+    """Replace a checkpoint's ``config.json`` in one rename (calibrating a
+    trained checkpoint changes its config, not its weights)."""
+    path = Path(path)
+    read_config(path)  # only ever over a checkpoint that is there and readable
+    tmp = path / f".{CONFIG_FILE}.tmp"
+    _write_text(tmp, json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path / CONFIG_FILE)
 
 
 def read_config(path: str | Path) -> CheckpointConfig:

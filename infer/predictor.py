@@ -255,7 +255,9 @@ class Predictor:
     # -- internals ----------------------------------------------------------
 
     @torch.inference_mode()
-    def _forward(self, prepared: Sequence[Prepared]):
+    def logits(self, prepared: Sequence[Prepared]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Raw head outputs per sentence: topic logits ``(len(TOPICS),)`` and stance
+        logits ``(len(ACTORS), len(STANCES))``, before any calibration."""
         enc = [p.features for p in prepared]
         order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))  # little padding
         out: list = [None] * len(enc)
@@ -265,11 +267,16 @@ class Predictor:
                             self._pad_id)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             res = self.model(**batch)
-            tp = torch.sigmoid(res["topic_logits"].float()).cpu().numpy()
-            sp = torch.softmax(res["stance_logits"].float(), dim=-1).cpu().numpy()
+            tl = res["topic_logits"].float().cpu().numpy()
+            sl = res["stance_logits"].float().cpu().numpy()
             for j, i in enumerate(idx):
-                out[i] = (tp[j], sp[j])
+                out[i] = (tl[j], sl[j])
         return out
+
+    def _forward(self, prepared: Sequence[Prepared]):
+        """Calibrated probabilities (topics, stances) per sentence."""
+        cal = self.config.calibration
+        return [(cal.topic_probs(tl), cal.stance_probs(sl)) for tl, sl in self.logits(prepared)]
 
     def _result(self, p: Prepared, topic_p, stance_p, index=None) -> SentenceResult:
         topics = {t: round(float(topic_p[i]), 4) for i, t in enumerate(TOPICS)}

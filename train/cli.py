@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("persian_stance.train.evaluate", "score checkpoints and baselines on labelled files"),
     "baselines": ("persian_stance.train.baseline_compare", "train the baselines on several training sets and score them"),
     "report": ("persian_stance.analysis.report", "an HTML report (and CSV) of stance and topics over time from labels"),
+    "calibrate": ("persian_stance.train.calibrate", "fit temperatures (and a stance prior correction) on held-out data"),
     "crossval": ("persian_stance.train.crossval", "k-fold cross-validation by document on a small labelled set"),
     "coverage": ("persian_stance.train.coverage", "count what the labelled corpus covers"),
     "agreement": ("persian_stance.train.agreement", "Cohen's kappa of a blind second labelling"),

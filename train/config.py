@@ -71,6 +71,11 @@ class TrainingConfig:
     """``auto`` (bf16 on a GPU that has it, else fp32), ``bf16``, ``fp16`` or ``no``."""
     threads: int = 0
     """CPU threads for torch; 0 leaves torch's default."""
+    calibrate: bool = True
+    """Fit topic and stance temperatures on the dev data after training (the
+    scores then read as probabilities); thresholds are tuned after it."""
+    stance_rule: str = "argmax"
+    """``argmax``, or ``prior``: also fit a per-class stance bias for macro-F1 on dev."""
     logging_steps: int = 20
 
 
@@ -168,6 +173,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "training.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "training.gradient_accumulation_steps": (lambda v: v >= 1, "at least 1"),
     "training.mixed_precision": (lambda v: v in ("auto", "bf16", "fp16", "no"), "auto, bf16, fp16 or no"),
+    "training.stance_rule": (lambda v: v in ("argmax", "prior"), "'argmax' or 'prior'"),
     "training.threads": (lambda v: v >= 0, "at least 0"),
     "training.logging_steps": (lambda v: v >= 1, "at least 1"),
     "normalizer.digits": (lambda v: v in DIGIT_POLICIES, " or ".join(DIGIT_POLICIES)),

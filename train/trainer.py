@@ -80,6 +80,8 @@ class Fitted:
     dev_metrics: dict[str, float]
     epochs_run: float
     train_seconds: float
+    calibration: object = None
+    """An ``infer.calibration.Calibration`` fitted on dev, or None."""
 
 
 def train(config, resume: bool = False, command: str = "", quiet: bool = False) -> Path:
@@ -234,12 +236,34 @@ def fit(session: Session, resume: bool = False) -> Fitted:
     result = session.trainer.train(resume_from_checkpoint=resume_from)
     train_seconds = time.time() - t_train
 
-    # The best model (by dev selection score) is loaded; tune topic thresholds on dev.
+    # The best model (by dev selection score) is loaded: calibrate on dev, then
+    # tune the topic thresholds on the calibrated probabilities.
     out = session.trainer.predict(session.dev_ds)
-    topic_prob = 1 / (1 + np.exp(-out.predictions[0]))
+    tc = session.config.training
+    calibration = fit_dev_calibration(out.predictions, out.label_ids, tc.stance_rule) if tc.calibrate else None
+    topic_prob = calibration.topic_probs(out.predictions[0]) if calibration else 1 / (1 + np.exp(-out.predictions[0]))
     thresholds = tune_thresholds(topic_prob, out.label_ids[0])
-    dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds)
-    return Fitted(thresholds, dev_metrics, float(result.metrics.get("epoch", 0)), train_seconds)
+    dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds, calibration)
+    return Fitted(thresholds, dev_metrics, float(result.metrics.get("epoch", 0)), train_seconds, calibration)
+
+
+def fit_dev_calibration(predictions, label_ids, stance_rule: str = "argmax"):
+    """Temperatures (and with ``prior`` a stance bias) fitted on the dev outputs."""
+    from persian_stance.infer.calibration import Calibration
+    from persian_stance.infer.model import IGNORE
+
+    from .calibrate import fit_stance_bias, fit_temperature, stance_nll, topic_nll
+
+    tz, ty = predictions[0], label_ids[0]
+    mask = label_ids[1] != IGNORE
+    sz, sy = predictions[1][mask], label_ids[1][mask].astype(int)
+    t_t = fit_temperature(lambda t: topic_nll(tz, ty, t))
+    t_s = fit_temperature(lambda t: stance_nll(sz, sy, t)) if len(sy) else 1.0
+    bias = fit_stance_bias(sz / t_s, sy) if stance_rule == "prior" and len(sy) else (0.0, 0.0, 0.0)
+    cal = Calibration(t_t, t_s, bias)
+    log.info("calibration on dev: topic temperature %.3f, stance temperature %.3f, stance bias %s",
+             t_t, t_s, bias)
+    return cal
 
 
 def write(session: Session, fitted: Fitted, command: str = "", started: float | None = None) -> Path:
@@ -252,6 +276,9 @@ def write(session: Session, fitted: Fitted, command: str = "", started: float | 
 
     config, trainer = session.config, session.trainer
     ckpt_config = dataclasses.replace(session.checkpoint_config, topic_thresholds=fitted.thresholds)
+    if fitted.calibration is not None:
+        ckpt_config = dataclasses.replace(ckpt_config, calibration=dataclasses.replace(
+            fitted.calibration, fitted_on=", ".join(config.data.dev)))
     state = state_to_save(session.model, ckpt_config.lora)
     peak_mb = _peak_memory_mb()
     use_cuda = torch.cuda.is_available()
@@ -287,8 +314,9 @@ def write(session: Session, fitted: Fitted, command: str = "", started: float | 
     return path
 
 
-def selection_metrics(predictions, label_ids, thresholds: dict | None = None) -> dict:
-    """Dev metrics over the whole set; ``selection`` (their mean) picks the best epoch."""
+def selection_metrics(predictions, label_ids, thresholds: dict | None = None, calibration=None) -> dict:
+    """Dev metrics over the whole set; ``selection`` (their mean) picks the best epoch.
+    With a calibration, probabilities and stance decisions are the calibrated ones."""
     import numpy as np
     from sklearn.metrics import f1_score
 
@@ -297,7 +325,9 @@ def selection_metrics(predictions, label_ids, thresholds: dict | None = None) ->
 
     topic_logits, stance_logits = predictions[0], predictions[1]
     topic_true, stance_true = label_ids[0], label_ids[1]
-    prob = 1 / (1 + np.exp(-topic_logits))
+    prob = calibration.topic_probs(topic_logits) if calibration else 1 / (1 + np.exp(-topic_logits))
+    if calibration:
+        stance_logits = np.log(calibration.stance_probs(stance_logits))
     th = np.array([thresholds[t] for t in TOPICS]) if thresholds else 0.5
     topic_pred = (prob >= th).astype(int)
     topic_f1 = float(np.mean(f1_score(topic_true.astype(int), topic_pred, average=None, zero_division=0)))
