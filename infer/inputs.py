@@ -112,6 +112,13 @@ def _decode(data: bytes, encoding: str) -> tuple[str, str | None]:
     return text.lstrip("\ufeff"), None
 
 
+def json_error(e: json.JSONDecodeError) -> str:
+    """``e`` as one phrase with its column. Some of json's messages end in a
+    dangling "at" ("Unterminated string starting at") that expects the
+    position to follow."""
+    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
+
+
 def _checked(item: Item, opts: InputOptions) -> Item:
     text = item.text or ""
     if not text.strip():
@@ -138,7 +145,7 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            yield Item(id=line_id, file=name, line=n, error=f"malformed JSON: {e.msg} at column {e.colno}")
+            yield Item(id=line_id, file=name, line=n, error=f"malformed JSON: {json_error(e)}")
             continue
         if not isinstance(obj, dict):
             yield Item(id=line_id, file=name, line=n, error=f"expected a JSON object, got {type(obj).__name__}")

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import IO, Iterator
 
+from .inputs import json_error
 from .labels import TOPICS
 
 CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" for t in TOPICS]
@@ -198,7 +199,7 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
+                raise ValueError(f"{path}:{n}: not valid JSON ({json_error(e)})") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
             yield n, obj
