@@ -29,6 +29,7 @@ import torch
 
 from .calibration import Calibration
 from .encoders import EncoderSpec, load_encoder, load_tokenizer
+from .errors import UserError
 from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
 from .model import TopicStanceModel
 from .normalize import NormalizerConfig
@@ -39,7 +40,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint folder is missing, incomplete or damaged."""
 
 

@@ -45,9 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .errors import add_common_arguments, run_command
+
     parser = argparse.ArgumentParser(prog="persian-stance-label", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    add_common_arguments(parser)
+    return run_command(run, parser.parse_args(argv))
 
 
 class _Stop:

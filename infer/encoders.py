@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .errors import UserError
+
 ZwnjPolicy = Literal["keep", "space", "marker"]
 ZWNJ = "\u200c"
 ZWNJ_MARKER = "[ZWNJ]"
@@ -78,7 +80,7 @@ def resolve(name: str) -> str:
     return str(folder)
 
 
-class EncoderLoadError(RuntimeError):
+class EncoderLoadError(UserError, RuntimeError):
     pass
 
 

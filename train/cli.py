@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from persian_stance.infer.errors import add_common_arguments, run_command
+
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("persian_stance.infer.cli", "label articles or sentences with a trained model"),
@@ -37,18 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(_module=module)
         # Command modules keep heavy imports inside run(), so this stays cheap.
         importlib.import_module(module).add_arguments(p)
+        add_common_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = importlib.import_module(args._module)
-    try:
-        return int(module.run(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(importlib.import_module(args._module).run, args)
 
 
 if __name__ == "__main__":

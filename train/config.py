@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH
+from persian_stance.infer.errors import UserError
 from persian_stance.infer.normalize import DIGIT_POLICIES, NormalizerConfig
 
 
@@ -110,7 +111,7 @@ class Config:
         return "\n".join(lines)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     pass
 
 

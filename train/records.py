@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from persian_stance.infer.actors import ActorDetector
+from persian_stance.infer.errors import UserError
 from persian_stance.infer.inputs import json_error
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 
@@ -58,7 +59,7 @@ class Issue:
         return f"{self.path}:{self.line}: {self.level}: {self.message}"
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A labelled file failed validation; ``issues`` lists every problem."""
 
     def __init__(self, issues: list[Issue]):

@@ -1,0 +1,36 @@
+"""What the command line says when it cannot start (no model is loaded here)."""
+import pytest
+
+from persian_stance.infer.checkpoint import CheckpointError
+from persian_stance.infer.cli import main as label_main
+from persian_stance.train.cli import main as ps_main
+
+ARTICLE = "ایران از دولت سوریه حمایت کامل کرد."
+
+
+@pytest.fixture
+def article(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text(ARTICLE, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("via", ["persian-stance label", "persian-stance-label"])
+def test_checkpoint_error_is_one_line_and_the_traceback_needs_debug(via, article, tmp_path, capsys):
+    entry = (lambda a: ps_main(["label", *a])) if via == "persian-stance label" else label_main
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    for model, message in [(tmp_path / "nowhere", f"no checkpoint folder at {tmp_path / 'nowhere'}"),
+                            (broken, f"{broken / 'config.json'} is damaged")]:
+        args = [str(article), "--out", str(tmp_path / "o.jsonl"), "--model", str(model), "--no-progress"]
+        assert entry(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+        with pytest.raises(CheckpointError, match="checkpoint folder|is damaged"):
+            entry(args + ["--debug"])
+
+
+def test_train_config_error_is_one_line(capsys):
+    assert ps_main(["train", "--set", "encoder.lora_r=0"]) == 2
+    assert capsys.readouterr().err == "error: encoder.lora_r must be at least 1, not 0\n"
