@@ -45,9 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import add_common_arguments, run_command
+    from .errors import add_common_arguments, run_command, version
 
     parser = argparse.ArgumentParser(prog="persian-stance-label", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=version())
     add_arguments(parser)
     add_common_arguments(parser)
     return run_command(run, parser.parse_args(argv))

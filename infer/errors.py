@@ -16,6 +16,16 @@ class UserError(Exception):
     """Base of the errors whose message is all a user needs to see."""
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return f"persian-stance {installed('persian-stance')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "persian-stance (not installed)"
+
+
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
 

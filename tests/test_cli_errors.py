@@ -1,9 +1,13 @@
 """What the command line says when it cannot start (no model is loaded here)."""
+import tomllib
+
 import pytest
 
 from persian_stance.infer.checkpoint import CheckpointError
 from persian_stance.infer.cli import main as label_main
 from persian_stance.train.cli import main as ps_main
+
+from conftest import ROOT
 
 ARTICLE = "ایران از دولت سوریه حمایت کامل کرد."
 
@@ -13,6 +17,15 @@ def article(tmp_path):
     p = tmp_path / "a.txt"
     p.write_text(ARTICLE, encoding="utf-8")
     return p
+
+
+@pytest.mark.parametrize("entry", [ps_main, label_main], ids=["persian-stance", "persian-stance-label"])
+def test_version(entry, capsys):
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as e:
+        entry(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"persian-stance {expected}\n"
 
 
 @pytest.mark.parametrize("via", ["persian-stance label", "persian-stance-label"])

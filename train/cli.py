@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from persian_stance.infer.errors import add_common_arguments, run_command
+from persian_stance.infer.errors import add_common_arguments, run_command, version
 
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="persian-stance",
         description="Topic and actor-stance analysis of Persian political news (ANNOTATION.md v1.1).",
     )
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
