@@ -12,6 +12,7 @@ or CSV row) becomes an error record and the batch goes on; the exit status is
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -66,6 +67,21 @@ class _Stop:
         self.requested = True
 
 
+def check_out(out: str) -> None:
+    """Raise a UserError when ``--out`` cannot be written as a file."""
+    from .errors import UserError
+
+    if out == "-":
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name (.jsonl or .csv)")
+    if not path.parent.is_dir():
+        raise UserError(f"--out {out}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise UserError(f"--out {out}: no permission to write there")
+
+
 def run(args: argparse.Namespace) -> int:
     from .inputs import InputOptions, iter_items
     from .outputs import Writer, done_ids, error_record, sentence_record
@@ -79,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"--keep-fields: {', '.join(clash)} would overwrite field(s) of the output record "
               f"({', '.join(RECORD_FIELDS)})", file=sys.stderr)
         return 2
+    check_out(args.out)  # before the model loads: a wrong --out should not cost a model load
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
     skip = done_ids(args.out, fmt) if args.resume and args.out != "-" else set()
     t0 = time.time()

@@ -47,3 +47,17 @@ def test_checkpoint_error_is_one_line_and_the_traceback_needs_debug(via, article
 def test_train_config_error_is_one_line(capsys):
     assert ps_main(["train", "--set", "encoder.lora_r=0"]) == 2
     assert capsys.readouterr().err == "error: encoder.lora_r must be at least 1, not 0\n"
+
+
+@pytest.mark.parametrize("out, problem", [
+    (".", "is a folder"),
+    ("missing/o.jsonl", "does not exist"),
+])
+def test_out_is_checked_before_the_model_loads(out, problem, article, tmp_path, capsys):
+    # The model named does not exist: an --out error must come first, or the
+    # user waits for a model load to learn that --out was wrong.
+    rc = label_main([str(article), "--out", str(tmp_path / out), "--model", str(tmp_path / "nowhere"),
+                     "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and problem in err and "checkpoint" not in err, err
