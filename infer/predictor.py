@@ -175,16 +175,14 @@ class Predictor:
 
     def predict(self, sentences: str | Sequence[str]) -> list[SentenceResult]:
         """One result per sentence, in input order (each string is one sentence)."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
+        sentences = _texts(sentences, "predict")
         prepared = [self.preparer.prepare(s) for s in sentences]
         return [self._result(p, tp, sp, index=i) for i, (p, (tp, sp)) in enumerate(zip(prepared, self._forward(prepared)))]
 
     def predict_proba(self, sentences: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw probabilities: topics ``(n, len(TOPICS))`` and stances
         ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned are NaN."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
+        sentences = _texts(sentences, "predict_proba")
         prepared = [self.preparer.prepare(s) for s in sentences]
         outputs = self._forward(prepared)
         topics = np.stack([o[0] for o in outputs]) if outputs else np.zeros((0, len(TOPICS)))
@@ -196,11 +194,13 @@ class Predictor:
 
     def predict_stance(self, sentence: str, actor: str) -> ActorStance:
         """Stance of ``sentence`` toward ``actor``, which the caller names."""
+        _text(sentence, "predict_stance")
         return self.predict_stances([sentence], [[actor]])[0][actor]
 
     def predict_stances(self, sentences: Sequence[str], actors: Sequence[Iterable[str]]) -> list[dict[str, ActorStance]]:
         """Batched :meth:`predict_stance`: for each sentence, the stance toward each
         actor the caller names (evaluation on gold mentions uses this)."""
+        sentences = _texts(sentences, "predict_stances")
         if len(sentences) != len(actors):
             raise ValueError("sentences and actors must have the same length")
         actors = [list(wanted) for wanted in actors]
@@ -230,6 +230,7 @@ class Predictor:
 
     def predict_article(self, text: str, dedupe: bool = True) -> ArticleResult:
         """Normalise, strip boilerplate, split into sentences, label them, summarise."""
+        _text(text, "predict_article")
         return self.predict_segments(self.segment(text, dedupe=dedupe))
 
     def predict_segments(self, sentences: Sequence[Sentence]) -> ArticleResult:
@@ -293,6 +294,31 @@ class Predictor:
         spans = [p.original_span(m) for m in mentions]
         return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans,
                            [p.original[s:e] for s, e in spans], mention_found=found)
+
+
+def _text(text, method: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"Predictor.{method} expects a string; got {_kind(text)}")
+    return text
+
+
+def _texts(texts, method: str) -> list[str]:
+    """One string, or a list of them, as a list; anything else is refused here
+    rather than failing deep inside normalisation with an unrelated message."""
+    if isinstance(texts, str):
+        return [texts]
+    expected = f"Predictor.{method} expects a string or a list of strings"
+    if isinstance(texts, (bytes, bytearray, dict)) or not isinstance(texts, Iterable):
+        raise TypeError(f"{expected}; got {_kind(texts)}")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"{expected}; item {i} is {_kind(t)}")
+    return texts
+
+
+def _kind(value) -> str:
+    return "None" if value is None else type(value).__name__
 
 
 def resolve_model(path_or_preset: str | Path) -> Path:

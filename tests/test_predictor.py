@@ -150,3 +150,17 @@ def test_shipped_default_model_on_the_seed_gold():
                      "بر روابط تجاری و اقتصادی دو کشور، ابراز امیدواری کرد."])[0]
     assert {"sanctions", "covid"} <= set(res.topic_labels)
     assert {a.actor for a in res.actors} == {"iran", "usa"}
+
+
+def test_wrong_input_type_says_what_is_expected(predictor):
+    for bad, what in [(None, "got None"), ([None], "item 0 is None"), (["ایران", 3], "item 1 is int"),
+                      (b"\xd8\xa7", "got bytes")]:
+        for method in (predictor.predict, predictor.predict_proba):
+            with pytest.raises(TypeError, match=f"expects a string or a list of strings; {what}"):
+                method(bad)
+    with pytest.raises(TypeError, match="expects a string; got None"):
+        predictor.predict_stance(None, "iran")
+    with pytest.raises(TypeError, match="expects a string; got None"):
+        predictor.predict_article(None)
+    with pytest.raises(TypeError, match="item 0 is None"):
+        predictor.predict_stances([None], [["iran"]])
