@@ -9,14 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-_PERSIAN = re.compile("[\u0600-\u06ff]")
-_LETTER = re.compile(r"[^\W\d_]")
+from .language import MIN_PERSIAN_SHARE, is_persian, not_persian_message
 
 
 @dataclass
@@ -39,7 +37,7 @@ class InputOptions:
     input_format: str = "auto"
     """auto (by extension; standard input is plain text), txt, jsonl or csv."""
     max_chars: int = 200_000
-    min_persian_share: float = 0.3
+    min_persian_share: float = MIN_PERSIAN_SHARE
     keep_fields: tuple[str, ...] = ()
 
 
@@ -125,11 +123,8 @@ def _checked(item: Item, opts: InputOptions) -> Item:
         item.error, item.text = "empty text", None
     elif len(text) > opts.max_chars:
         item.error, item.text = f"text too long ({len(text)} characters; the limit is {opts.max_chars}, see --max-chars)", None
-    else:
-        letters = _LETTER.findall(text)
-        persian = sum(1 for ch in letters if _PERSIAN.match(ch))
-        if not letters or persian / len(letters) < opts.min_persian_share:
-            item.error, item.text = "no Persian text (less than 30% of the letters are Persian/Arabic script)", None
+    elif not is_persian(text, opts.min_persian_share):
+        item.error, item.text = not_persian_message(opts.min_persian_share), None
     return item
 
 

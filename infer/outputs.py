@@ -19,7 +19,14 @@ from .inputs import json_error
 from .labels import TOPICS
 
 CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" for t in TOPICS]
-               + ["topic_labels", "actors", "error", "file", "line"])
+               + ["topic_labels", "actors", "flags", "error", "file", "line"])
+
+# A sentence record's ``flags`` say why its labels may not be a reading of its text:
+NOT_PERSIAN = "not_persian"
+"""Less than 30% of the letters are Persian/Arabic script (``infer/language.py``):
+the model only ever read Persian. The label command refuses such an item
+outright (an error record); a sentence of an accepted article, or a text given
+to the Python API, is labelled and flagged."""
 
 
 def actor_dict(a) -> dict:
@@ -38,11 +45,12 @@ def result_dict(r) -> dict:
         "topics": dict(r.topics),
         "topic_labels": list(r.topic_labels),
         "actors": [actor_dict(a) for a in r.actors],
+        "flags": list(r.flags),
     }
 
 
-RECORD_FIELDS = ("id", "sentence_index", "text", "start", "end", "topics", "topic_labels", "actors", "error", "file",
-                 "line")
+RECORD_FIELDS = ("id", "sentence_index", "text", "start", "end", "topics", "topic_labels", "actors", "flags", "error",
+                 "file", "line")
 """Every key a record may have; fields kept from the input (``--keep-fields``)
 must not take these names."""
 
@@ -101,11 +109,12 @@ def _csv_columns(kept: tuple[str, ...]) -> list[str]:
 def _csv_row(r: dict, kept: tuple[str, ...] = ()) -> list:
     extra = ["" if r.get(k) is None else r[k] for k in kept]
     if "error" in r:
-        return [r["id"], *extra, "", "", "", ""] + [""] * len(TOPICS) + ["", "", r["error"], r["file"],
+        return [r["id"], *extra, "", "", "", ""] + [""] * len(TOPICS) + ["", "", "", r["error"], r["file"],
                                                                       r.get("line") or ""]
     return ([r["id"], *extra, r["sentence_index"], r["text"], r["start"], r["end"]]
             + [r["topics"][t] for t in TOPICS]
-            + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), "", "", ""])
+            + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), ";".join(r["flags"]),
+               "", "", ""])
 
 
 def read_output(path: str | Path, fmt: str) -> list[dict]:
@@ -131,6 +140,7 @@ def read_output(path: str | Path, fmt: str) -> list[dict]:
             "topics": {t: float(row[f"topic_{t}"]) for t in TOPICS},
             "topic_labels": row["topic_labels"].split(";") if row["topic_labels"] else [],
             "actors": json.loads(row["actors"]),
+            "flags": row["flags"].split(";") if row["flags"] else [],
         })
     return out
 

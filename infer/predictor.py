@@ -20,7 +20,8 @@ from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
 from .features import ACTOR_INDEX, collate
 from .labels import ACTORS, STANCES, TOPICS
-from .outputs import actor_dict, result_dict
+from .language import is_persian
+from .outputs import NOT_PERSIAN, actor_dict, result_dict
 from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
@@ -62,6 +63,9 @@ class SentenceResult:
     start: int | None = None
     end: int | None = None
     """Character span of ``text`` in the article, when it came from one."""
+    flags: list[str] = field(default_factory=list)
+    """Why the labels may not be a reading of the text (see ``infer/outputs.py``):
+    ``not_persian``."""
 
     def to_dict(self) -> dict:
         """The output record's fields (``infer/outputs.py`` owns the schema)."""
@@ -286,7 +290,8 @@ class Predictor:
         for m in p.mentions:
             by_actor.setdefault(m.actor, []).append(m)
         actors = [self._actor_stance(a, by_actor[a], stance_p, p) for a in p.actors]
-        return SentenceResult(p.original, topics, labels, actors, index=index)
+        flags = [] if is_persian(p.original) else [NOT_PERSIAN]
+        return SentenceResult(p.original, topics, labels, actors, index=index, flags=flags)
 
     def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared, found: bool = True) -> ActorStance:
         probs = stance_p[ACTOR_INDEX[actor]]

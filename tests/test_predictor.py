@@ -164,3 +164,22 @@ def test_wrong_input_type_says_what_is_expected(predictor):
         predictor.predict_article(None)
     with pytest.raises(TypeError, match="item 0 is None"):
         predictor.predict_stances([None], [["iran"]])
+
+
+def test_one_language_check_the_api_flags_what_the_cli_refuses(predictor):
+    """Texts on both sides of the 30% line: the label command's error record and
+    the API's flag must agree on every one."""
+    from persian_stance.infer.inputs import InputOptions, _checked, Item
+    from persian_stance.infer.outputs import NOT_PERSIAN
+
+    texts = ["The war in Syria and the sanctions against Iran continue.",
+             "Sanctions on ایران",             # 5 of 14 letters Persian: 36%
+             "Sanctions and more on ایران",    # 5 of 21: 24%
+             "ایران از دولت سوریه حمایت کامل کرد.", "2020 - 11 - 03"]
+    refused = [_checked(Item("x", "f", None, text=t), InputOptions()).error is not None for t in texts]
+    assert refused == [True, False, True, False, True]
+    results = predictor.predict(texts)
+    assert [NOT_PERSIAN in r.flags for r in results] == refused
+    assert results[0].to_dict()["flags"] == [NOT_PERSIAN] and results[3].to_dict()["flags"] == []
+    art = predictor.predict_article("ایران از دولت سوریه حمایت کامل کرد.\nThe talks in Geneva went on all day.")
+    assert [s.flags for s in art.sentences] == [[], [NOT_PERSIAN]]
