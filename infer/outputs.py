@@ -30,9 +30,11 @@ to the Python API, is labelled and flagged."""
 
 
 def actor_dict(a) -> dict:
-    """One actor of a sentence (an ``ActorStance``)."""
-    return {"actor": a.actor, "stance": a.stance, "scores": dict(a.scores), "spans": [list(sp) for sp in a.spans],
-            "surfaces": list(a.surfaces), "mention_found": a.mention_found}
+    """One actor of a sentence (an ``ActorStance``). ``stance`` and ``scores``
+    are null when no mention of the actor was read (``mention_found`` false:
+    the caller named an actor the sentence does not mention)."""
+    return {"actor": a.actor, "stance": a.stance, "scores": None if a.scores is None else dict(a.scores),
+            "spans": [list(sp) for sp in a.spans], "surfaces": list(a.surfaces), "mention_found": a.mention_found}
 
 
 def result_dict(r) -> dict:

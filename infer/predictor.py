@@ -31,19 +31,23 @@ DEFAULT_MODEL = "default"
 @dataclass
 class ActorStance:
     actor: str
-    stance: str
-    scores: dict[str, float]
-    """Probability of each stance class."""
+    stance: str | None
+    """None when the model did not read a mention of the actor (see ``mention_found``)."""
+    scores: dict[str, float] | None
+    """Probability of each stance class; None with ``stance``."""
     spans: list[tuple[int, int]] = field(default_factory=list)
     """Character spans of the mentions in the sentence's ``text``."""
     surfaces: list[str] = field(default_factory=list)
     mention_found: bool = True
     """False when the caller named an actor the detector did not find in the
-    sentence; the stance then rests on the sentence alone."""
+    sentence: there is no mention to read, so there is no stance either
+    (the stance head would otherwise answer from the sentence alone, a guess)."""
 
     @property
-    def score(self) -> float:
-        """Signed stance strength in [-1, 1]: P(favor) − P(against)."""
+    def score(self) -> float | None:
+        """Signed stance strength in [-1, 1]: P(favor) − P(against); None without a stance."""
+        if self.scores is None:
+            return None
         return self.scores["favor"] - self.scores["against"]
 
     def to_dict(self) -> dict:
@@ -117,7 +121,7 @@ def summarize(sentences: Sequence[SentenceResult]) -> tuple[dict[str, TopicSumma
         topics[t] = TopicSummary(len(labelled), best.index if best.index is not None else -1, best.topics[t], best.text)
     actors: dict[str, ActorSummary] = {}
     for a in ACTORS:
-        found = [x for s in sentences for x in s.actors if x.actor == a]
+        found = [x for s in sentences for x in s.actors if x.actor == a and x.stance is not None]
         if not found:
             continue
         counts = {st: sum(x.stance == st for x in found) for st in STANCES}
@@ -218,7 +222,8 @@ class Predictor:
             row = {}
             for actor in wanted:
                 own = [m for m in p.mentions if m.actor == actor]
-                row[actor] = self._actor_stance(actor, own, stance_p, p, found=bool(own))
+                row[actor] = (self._actor_stance(actor, own, stance_p, p) if own
+                              else ActorStance(actor, None, None, mention_found=False))
             out.append(row)
         return out
 
@@ -293,12 +298,11 @@ class Predictor:
         flags = [] if is_persian(p.original) else [NOT_PERSIAN]
         return SentenceResult(p.original, topics, labels, actors, index=index, flags=flags)
 
-    def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared, found: bool = True) -> ActorStance:
+    def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared) -> ActorStance:
         probs = stance_p[ACTOR_INDEX[actor]]
         scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
         spans = [p.original_span(m) for m in mentions]
-        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans,
-                           [p.original[s:e] for s, e in spans], mention_found=found)
+        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans, [p.original[s:e] for s, e in spans])
 
 
 def _text(text, method: str) -> str:

@@ -73,6 +73,12 @@ def test_predict_stance_for_a_named_actor(predictor):
     assert st.actor == "turkey" and st.mention_found and st.spans
     missing = predictor.predict_stance("ایران دوست و برادر ترکیه است.", "usa")
     assert not missing.mention_found and missing.spans == []
+    # not found: no stance is invented from the rest of the sentence
+    assert missing.stance is None and missing.scores is None and missing.score is None
+    assert missing.to_dict() == {"actor": "usa", "stance": None, "scores": None, "spans": [], "surfaces": [],
+                                 "mention_found": False}
+    [row] = predictor.predict_stances(["ایران دوست و برادر ترکیه است."], [["usa", "turkey"]])
+    assert row["usa"].stance is None and row["turkey"].stance in STANCES
     with pytest.raises(ValueError, match="unknown actor"):
         predictor.predict_stance("متن", "china")
 
@@ -183,3 +189,18 @@ def test_one_language_check_the_api_flags_what_the_cli_refuses(predictor):
     assert results[0].to_dict()["flags"] == [NOT_PERSIAN] and results[3].to_dict()["flags"] == []
     art = predictor.predict_article("ایران از دولت سوریه حمایت کامل کرد.\nThe talks in Geneva went on all day.")
     assert [s.flags for s in art.sentences] == [[], [NOT_PERSIAN]]
+
+
+def test_evaluation_counts_a_gold_mention_the_detector_misses_as_a_miss(predictor):
+    """The gold label names an actor the sentence does not mention (as a gold
+    label may, when the detector misses a name): no stance is read, so the gold
+    class is missed instead of being matched by a guess."""
+    from persian_stance.train.evaluate import score_predictor
+    from persian_stance.train.records import Record
+
+    text = "ایران دوست و برادر ترکیه است."
+    records = [Record("r1", text, (), {"turkey": "favor", "usa": "favor"}, None, "x", 1)]
+    scores = score_predictor(predictor, records)
+    assert scores["stance"]["n"] == 2
+    assert scores["stance"]["accuracy"] == 0.5  # turkey read as favor; usa not found
+    assert scores["stance"]["confusion"][0] == [1, 0, 0]  # the miss is in no stance column
