@@ -27,14 +27,20 @@ NOT_PERSIAN = "not_persian"
 the model only ever read Persian. The label command refuses such an item
 outright (an error record); a sentence of an accepted article, or a text given
 to the Python API, is labelled and flagged."""
+TRUNCATED = "truncated"
+"""The sentence is longer than the ``max_length`` tokens the model reads: its
+topics come from the part before the cut, and an actor mentioned only after it
+has ``truncated: true`` and no stance."""
 
 
 def actor_dict(a) -> dict:
     """One actor of a sentence (an ``ActorStance``). ``stance`` and ``scores``
-    are null when no mention of the actor was read (``mention_found`` false:
-    the caller named an actor the sentence does not mention)."""
+    are null when no mention of the actor was read: ``mention_found`` false (the
+    caller named an actor the sentence does not mention) or ``truncated`` true
+    (every mention lies past the ``max_length`` tokens the model reads)."""
     return {"actor": a.actor, "stance": a.stance, "scores": None if a.scores is None else dict(a.scores),
-            "spans": [list(sp) for sp in a.spans], "surfaces": list(a.surfaces), "mention_found": a.mention_found}
+            "spans": [list(sp) for sp in a.spans], "surfaces": list(a.surfaces), "mention_found": a.mention_found,
+            "truncated": a.truncated}
 
 
 def result_dict(r) -> dict:

@@ -21,7 +21,7 @@ from .checkpoint import CheckpointConfig, load_checkpoint
 from .features import ACTOR_INDEX, collate
 from .labels import ACTORS, STANCES, TOPICS
 from .language import is_persian
-from .outputs import NOT_PERSIAN, actor_dict, result_dict
+from .outputs import NOT_PERSIAN, TRUNCATED, actor_dict, result_dict
 from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
@@ -42,6 +42,9 @@ class ActorStance:
     """False when the caller named an actor the detector did not find in the
     sentence: there is no mention to read, so there is no stance either
     (the stance head would otherwise answer from the sentence alone, a guess)."""
+    truncated: bool = False
+    """True when every mention lies past ``max_length`` tokens, where the
+    sentence was cut: the model did not read one, so there is no stance."""
 
     @property
     def score(self) -> float | None:
@@ -69,7 +72,7 @@ class SentenceResult:
     """Character span of ``text`` in the article, when it came from one."""
     flags: list[str] = field(default_factory=list)
     """Why the labels may not be a reading of the text (see ``infer/outputs.py``):
-    ``not_persian``."""
+    ``not_persian``, ``truncated``."""
 
     def to_dict(self) -> dict:
         """The output record's fields (``infer/outputs.py`` owns the schema)."""
@@ -189,7 +192,8 @@ class Predictor:
 
     def predict_proba(self, sentences: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw probabilities: topics ``(n, len(TOPICS))`` and stances
-        ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned are NaN."""
+        ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned,
+        or mentioned only past ``max_length`` tokens, are NaN."""
         sentences = _texts(sentences, "predict_proba")
         prepared = [self.preparer.prepare(s) for s in sentences]
         outputs = self._forward(prepared)
@@ -197,7 +201,8 @@ class Predictor:
         stances = np.full((len(outputs), len(ACTORS), len(STANCES)), np.nan)
         for i, (p, (_, sp)) in enumerate(zip(prepared, outputs)):
             for a in p.actors:
-                stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
+                if p.features.mention_tokens[ACTOR_INDEX[a]]:
+                    stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
         return topics, stances
 
     def predict_stance(self, sentence: str, actor: str) -> ActorStance:
@@ -295,14 +300,19 @@ class Predictor:
         for m in p.mentions:
             by_actor.setdefault(m.actor, []).append(m)
         actors = [self._actor_stance(a, by_actor[a], stance_p, p) for a in p.actors]
-        flags = [] if is_persian(p.original) else [NOT_PERSIAN]
+        flags = ([] if is_persian(p.original) else [NOT_PERSIAN]) + ([TRUNCATED] if p.features.truncated else [])
         return SentenceResult(p.original, topics, labels, actors, index=index, flags=flags)
 
     def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared) -> ActorStance:
+        spans = [p.original_span(m) for m in mentions]
+        surfaces = [p.original[s:e] for s, e in spans]
+        if not p.features.mention_tokens[ACTOR_INDEX[actor]]:
+            # Every mention lies past the cut: the stance head would fall back to
+            # the sentence vector, which is a guess, not a reading of the mention.
+            return ActorStance(actor, None, None, spans, surfaces, truncated=True)
         probs = stance_p[ACTOR_INDEX[actor]]
         scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
-        spans = [p.original_span(m) for m in mentions]
-        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans, [p.original[s:e] for s, e in spans])
+        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans, surfaces)
 
 
 def _text(text, method: str) -> str:

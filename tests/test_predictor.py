@@ -76,7 +76,7 @@ def test_predict_stance_for_a_named_actor(predictor):
     # not found: no stance is invented from the rest of the sentence
     assert missing.stance is None and missing.scores is None and missing.score is None
     assert missing.to_dict() == {"actor": "usa", "stance": None, "scores": None, "spans": [], "surfaces": [],
-                                 "mention_found": False}
+                                 "mention_found": False, "truncated": False}
     [row] = predictor.predict_stances(["ایران دوست و برادر ترکیه است."], [["usa", "turkey"]])
     assert row["usa"].stance is None and row["turkey"].stance in STANCES
     with pytest.raises(ValueError, match="unknown actor"):
@@ -204,3 +204,25 @@ def test_evaluation_counts_a_gold_mention_the_detector_misses_as_a_miss(predicto
     assert scores["stance"]["n"] == 2
     assert scores["stance"]["accuracy"] == 0.5  # turkey read as favor; usa not found
     assert scores["stance"]["confusion"][0] == [1, 0, 0]  # the miss is in no stance column
+
+
+def test_a_mention_past_max_length_gets_no_stance(tiny_checkpoint, predictor):
+    """The tokens after max_length are cut: a mention there is not read, and the
+    result says so instead of giving the sentence-only guess."""
+    from persian_stance.infer.outputs import TRUNCATED
+
+    text = "ایران " + "دوست و برادر " * 4 + "ترکیه است."
+    whole = predictor.predict([text])[0]  # the checkpoint's 64 tokens hold it all
+    assert whole.flags == [] and all(a.stance in STANCES and not a.truncated for a in whole.actors)
+    short = Predictor.load(tiny_checkpoint, max_length=12)
+    cut = short.predict([text])[0]
+    assert cut.flags == [TRUNCATED]
+    iran, turkey = cut.actors
+    assert (iran.actor, iran.truncated, iran.stance in STANCES) == ("iran", False, True)
+    assert (turkey.actor, turkey.truncated, turkey.stance, turkey.scores) == ("turkey", True, None, None)
+    assert turkey.mention_found and turkey.surfaces == ["ترکیه"]  # found by the detector, not read by the model
+    assert cut.to_dict()["actors"][1]["truncated"] is True
+    assert short.predict_stance(text, "turkey").stance is None
+    _, stances = short.predict_proba([text])
+    assert np.isnan(stances[0, ACTORS.index("turkey")]).all() and not np.isnan(stances[0, ACTORS.index("iran")]).any()
+    assert [a.truncated for a in short.predict_article(text).sentences[0].actors] == [False, True]
