@@ -85,7 +85,7 @@ def check_out(out: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from .inputs import InputOptions, iter_items
     from .outputs import Writer, done_ids, error_record, sentence_record
-    from .predictor import Predictor
+    from .predictor import NonFiniteOutput, Predictor
 
     from .outputs import RECORD_FIELDS
 
@@ -124,7 +124,13 @@ def run(args: argparse.Namespace) -> int:
     def flush() -> None:
         if not pending:
             return
-        articles = iter(predictor.predict_segmented([sents for item, sents in pending if not item.error]))
+        try:
+            articles = iter(predictor.predict_segmented([sents for item, sents in pending if not item.error]))
+        except NonFiniteOutput as e:
+            # Which article of the batch gave NaN is not known; none of them is written.
+            for item, _ in pending:
+                item.error = item.error or f"not labelled: {e} (in the batch that held this item)"
+            articles = iter(())
         for item, sents in pending:
             if item.error:
                 writer.write_block([error_record(item)])

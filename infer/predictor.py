@@ -28,6 +28,10 @@ from .segment import Sentence, segment_article
 DEFAULT_MODEL = "default"
 
 
+class NonFiniteOutput(RuntimeError):
+    """The model returned NaN or infinity: there is no probability to report."""
+
+
 @dataclass
 class ActorStance:
     actor: str
@@ -291,7 +295,14 @@ class Predictor:
     def _forward(self, prepared: Sequence[Prepared]):
         """Calibrated probabilities (topics, stances) per sentence."""
         cal = self.config.calibration
-        return [(cal.topic_probs(tl), cal.stance_probs(sl)) for tl, sl in self.logits(prepared)]
+        out = []
+        for p, (tl, sl) in zip(prepared, self.logits(prepared)):
+            topic_p, stance_p = cal.topic_probs(tl), cal.stance_probs(sl)
+            if not (np.isfinite(topic_p).all() and np.isfinite(stance_p).all()):
+                raise NonFiniteOutput(f"the model gave non-finite scores (NaN or infinity) for {p.original[:60]!r}; "
+                                      "its weights may be damaged")
+            out.append((topic_p, stance_p))
+        return out
 
     def _result(self, p: Prepared, topic_p, stance_p, index=None) -> SentenceResult:
         topics = {t: round(float(topic_p[i]), 4) for i, t in enumerate(TOPICS)}

@@ -226,3 +226,33 @@ def test_a_mention_past_max_length_gets_no_stance(tiny_checkpoint, predictor):
     _, stances = short.predict_proba([text])
     assert np.isnan(stances[0, ACTORS.index("turkey")]).all() and not np.isnan(stances[0, ACTORS.index("iran")]).any()
     assert [a.truncated for a in short.predict_article(text).sentences[0].actors] == [False, True]
+
+
+def test_non_finite_scores_are_an_error_never_output(tiny_checkpoint, tmp_path):
+    """Weights saved with a NaN (so their hash is right) make NaN scores: the label
+    command writes error records, not NaN, and the API raises."""
+    import json
+
+    import torch
+
+    from persian_stance.infer.checkpoint import read_config, read_weights, save_checkpoint
+    from persian_stance.infer.cli import main as label_main
+
+    state = read_weights(tiny_checkpoint)
+    state["topic_head.weight"] = torch.full_like(state["topic_head.weight"], float("nan"))
+    nan_ckpt = save_checkpoint(tmp_path / "nan", read_config(tiny_checkpoint), state)
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    rc = label_main([str(tmp_path / "a.txt"), "--model", str(nan_ckpt), "--out", str(out), "--no-progress"])
+
+    def no_nan(literal):
+        raise AssertionError(f"{literal} written to the output")
+
+    [rec] = [json.loads(line, parse_constant=no_nan) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert "non-finite scores" in rec["error"] and "topics" not in rec
+    assert rc == 1
+
+    from persian_stance.infer.predictor import NonFiniteOutput
+
+    with pytest.raises(NonFiniteOutput, match="non-finite scores"):
+        Predictor.load(nan_ckpt).predict(["ایران دوست و برادر ترکیه است."])
