@@ -33,7 +33,7 @@ import torch
 
 from .calibration import Calibration
 from .encoders import EncoderSpec, load_encoder, load_tokenizer
-from .errors import UserError
+from .errors import SettingError, UserError
 from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
 from .model import TopicStanceModel
 from .normalize import NormalizerConfig
@@ -65,6 +65,20 @@ class CheckpointConfig:
     weights_sha256: str | None = None
     """Of ``model.safetensors``, set by :func:`save_checkpoint`. Checkpoints
     written before it was recorded have none, and load unchecked."""
+
+    def __post_init__(self) -> None:
+        # A bad value here would surface at load as a ZeroDivisionError (lora.r = 0)
+        # or deep in torch; refuse it with the key and its range instead.
+        if self.lora is not None:
+            r, alpha = self.lora.get("r"), self.lora.get("alpha")
+            if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+                raise SettingError(f"lora.r must be an integer of at least 1, not {r!r}")
+            if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+                raise SettingError(f"lora.alpha must be a number above 0, not {alpha!r}")
+        if not 0 <= self.dropout < 1:
+            raise SettingError(f"heads.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.stance_hidden is not None and (not isinstance(self.stance_hidden, int) or self.stance_hidden < 1):
+            raise SettingError(f"heads.stance_hidden must be at least 1, not {self.stance_hidden!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +122,8 @@ class CheckpointConfig:
                 extra=d.get("extra", {}),
                 weights_sha256=d.get("weights_sha256"),
             )
+        except SettingError as e:
+            raise CheckpointError(f"{where}: {e}") from e
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{where}: incomplete or malformed config ({e!r})") from e
 

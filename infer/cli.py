@@ -19,6 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from .encoders import MAX_LENGTH_RANGE
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -36,13 +38,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "'persian-stance report' reads date and source")
     p.add_argument("--encoding", default="utf-8", help="input encoding (default: utf-8)")
     p.add_argument("--resume", action="store_true", help="append to --out, skipping ids already in it")
-    p.add_argument("--batch-size", type=int, default=16, help="sentences per forward pass (default: 16)")
-    p.add_argument("--max-length", type=int, help="maximum tokens per sentence (default: the model's)")
-    p.add_argument("--max-chars", type=int, default=200_000, help="longest article accepted (default: 200000)")
+    p.add_argument("--batch-size", type=_int_in(1), default=16, help="sentences per forward pass (default: 16)")
+    p.add_argument("--max-length", type=_int_in(*MAX_LENGTH_RANGE),
+                   help="maximum tokens per sentence (default: the model's)")
+    p.add_argument("--max-chars", type=_int_in(1), default=200_000, help="longest article accepted (default: 200000)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (CPU): faster, smaller")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--threads", type=_int_in(1), help="CPU threads for torch")
     p.add_argument("--keep-duplicates", action="store_true", help="label sentences repeated within an article")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _int_in(lo: int, hi: int | None = None):
+    """An argparse type: an integer in [lo, hi], refused at parse time, before
+    the model loads, with the allowed range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lo or (hi is not None and value > hi):
+            allowed = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"must be {allowed}, not {value}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:

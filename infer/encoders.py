@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import UserError
+from .errors import SettingError, UserError
 
 ZwnjPolicy = Literal["keep", "space", "marker"]
 ZWNJ = "\u200c"
@@ -24,6 +24,20 @@ ZWNJ_MARKER = "[ZWNJ]"
 # Tokens per sentence, the one default for training and inference (the training
 # config and every checkpoint record the value actually used).
 DEFAULT_MAX_LENGTH = 128
+# Below 8 the text prefix and special tokens leave no room for text; 512 is the
+# most positions a BERT-size encoder has.
+MAX_LENGTH_RANGE = (8, 512)
+
+
+def check_max_length(value, key: str = "max_length", positions: int | None = None) -> None:
+    """Raise a SettingError naming ``key`` unless ``value`` is a token count in
+    ``MAX_LENGTH_RANGE`` and within the encoder's ``positions``."""
+    lo, hi = MAX_LENGTH_RANGE
+    if positions:
+        hi = min(hi, positions)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        where = f" (the encoder has {positions} positions)" if positions and positions < MAX_LENGTH_RANGE[1] else ""
+        raise SettingError(f"{key} must be between {lo} and {hi}{where}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,9 @@ class EncoderSpec:
     text_prefix: str = ""
     """e5 models were trained with ``query: ``/``passage: `` prefixes."""
     max_length: int = DEFAULT_MAX_LENGTH
+
+    def __post_init__(self) -> None:
+        check_max_length(self.max_length, "encoder.max_length")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,11 @@ class UserError(Exception):
     """Base of the errors whose message is all a user needs to see."""
 
 
+class SettingError(UserError, ValueError):
+    """A setting (configuration key, checkpoint field, argument) out of its
+    allowed range; the message names the key and the range."""
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed

@@ -18,6 +18,8 @@ import torch
 
 from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
+from .encoders import check_max_length
+from .errors import SettingError
 from .features import ACTOR_INDEX, collate
 from .labels import ACTORS, STANCES, TOPICS
 from .language import is_persian
@@ -145,6 +147,10 @@ class Predictor:
 
     def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 16,
                  max_length: int | None = None, thresholds: dict[str, float] | None = None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise SettingError(f"batch_size must be at least 1, not {batch_size!r}")
+        if max_length is not None:
+            check_max_length(max_length, "max_length", config.encoder_config.get("max_position_embeddings"))
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.config = config
@@ -170,7 +176,9 @@ class Predictor:
         slightly with ``batch_size`` (which sentences share a batch); the default
         is the command line's, so both give the same labels.
         """
-        if threads:
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                raise SettingError(f"threads must be at least 1, not {threads!r}")
             torch.set_num_threads(threads)
         path = resolve_model(path_or_preset)
         model, tokenizer, config = load_checkpoint(path)

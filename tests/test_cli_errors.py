@@ -61,3 +61,18 @@ def test_out_is_checked_before_the_model_loads(out, problem, article, tmp_path, 
     assert rc == 2
     err = capsys.readouterr().err
     assert "--out" in err and problem in err and "checkpoint" not in err, err
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--batch-size", "0", "must be at least 1, not 0"),
+    ("--max-length", "-5", "must be between 8 and 512, not -5"),
+    ("--max-length", "many", "'many' is not an integer"),
+    ("--threads", "0", "must be at least 1, not 0"),
+    ("--max-chars", "-1", "must be at least 1, not -1"),
+])
+def test_bad_numbers_are_refused_before_the_model_loads(flag, value, message, article, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        label_main([str(article), "--out", str(tmp_path / "o.jsonl"), "--model", str(tmp_path / "nowhere"),
+                    flag, value])
+    assert e.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err

@@ -256,3 +256,15 @@ def test_non_finite_scores_are_an_error_never_output(tiny_checkpoint, tmp_path):
 
     with pytest.raises(NonFiniteOutput, match="non-finite scores"):
         Predictor.load(nan_ckpt).predict(["ایران دوست و برادر ترکیه است."])
+
+
+def test_settings_out_of_range_name_the_setting(tiny_checkpoint):
+    from persian_stance.infer.errors import SettingError
+
+    for kwargs, message in [({"max_length": -5}, "max_length must be between 8 and 128"),
+                            ({"max_length": 0}, "max_length must be between 8 and 128"),
+                            ({"max_length": 256}, r"between 8 and 128 \(the encoder has 128 positions\), not 256"),
+                            ({"batch_size": 0}, "batch_size must be at least 1, not 0"),
+                            ({"threads": -1}, "threads must be at least 1, not -1")]:
+        with pytest.raises(SettingError, match=message):
+            Predictor.load(tiny_checkpoint, **kwargs)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH
+from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH, MAX_LENGTH_RANGE
 from persian_stance.infer.errors import UserError
 from persian_stance.infer.normalize import DIGIT_POLICIES, NormalizerConfig
 
@@ -154,7 +154,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 # Allowed values, checked after the file and the overrides are applied, so that
 # training never starts on a value it would misread. Each message names the key.
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "encoder.max_length": (lambda v: 8 <= v <= 512, "between 8 and 512"),
+    "encoder.max_length": (lambda v: MAX_LENGTH_RANGE[0] <= v <= MAX_LENGTH_RANGE[1],
+                           "between {} and {}".format(*MAX_LENGTH_RANGE)),
     "encoder.finetune": (lambda v: v in ("lora", "full"), "'lora' or 'full'"),
     "encoder.lora_r": (lambda v: v >= 1, "at least 1"),
     "encoder.lora_alpha": (lambda v: v > 0, "above 0"),
