@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH, MAX_LENGTH_RANGE
+from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH, MAX_LENGTH_RANGE, EncoderLoadError, check_encoder_name
 from persian_stance.infer.errors import UserError
 from persian_stance.infer.normalize import DIGIT_POLICIES, NormalizerConfig
 
@@ -148,6 +148,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         section, key = dotted.strip().split(".", 1)
         _set(cfg, section, key, _parse_value(raw_value.strip()), where="--set")
     _check_ranges(cfg)
+    try:
+        # Before any data is read: a misspelt encoder should not wait for it.
+        check_encoder_name(cfg.encoder.name)
+    except EncoderLoadError as e:
+        raise ConfigError(f"encoder.name: {e}") from None
     return cfg
 
 
