@@ -37,7 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="input fields (.jsonl/.csv) to copy into every output record, e.g. date,source,url; "
                         "'persian-stance report' reads date and source")
     p.add_argument("--encoding", default="utf-8", help="input encoding (default: utf-8)")
-    p.add_argument("--resume", action="store_true", help="append to --out, skipping ids already in it")
+    p.add_argument("--resume", action="store_true",
+                   help="append to --out: skip ids already labelled in it, try again the ones that failed "
+                        "(their error records are replaced)")
+    p.add_argument("--skip-failed", action="store_true",
+                   help="with --resume, skip the ids that failed too (keep their error records)")
     p.add_argument("--batch-size", type=_int_in(1), default=16, help="sentences per forward pass (default: 16)")
     p.add_argument("--max-length", type=_int_in(*MAX_LENGTH_RANGE),
                    help="maximum tokens per sentence (default: the model's)")
@@ -102,11 +106,10 @@ def check_out(out: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .errors import UserError
     from .inputs import InputOptions, iter_items
-    from .outputs import Writer, done_ids, error_record, sentence_record
+    from .outputs import RECORD_FIELDS, ExistingOutput, Writer, error_record, id_key, sentence_record
     from .predictor import NonFiniteOutput, Predictor
-
-    from .outputs import RECORD_FIELDS
 
     kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
     clash = [f for f in kept if f in RECORD_FIELDS]
@@ -115,8 +118,13 @@ def run(args: argparse.Namespace) -> int:
               f"({', '.join(RECORD_FIELDS)})", file=sys.stderr)
         return 2
     check_out(args.out)  # before the model loads: a wrong --out should not cost a model load
+    if args.skip_failed and not args.resume:
+        raise UserError("--skip-failed is a choice of --resume; give both")
+    counts: Counter = Counter()
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
-    skip = done_ids(args.out, fmt) if args.resume and args.out != "-" else set()
+    opts = InputOptions(id_field=args.id_field, text_field=args.text_field, encoding=args.encoding,
+                        input_format=args.input_format, max_chars=args.max_chars, keep_fields=kept)
+    skip, counts["retried"] = _resume(args, fmt, kept, opts) if args.resume and args.out != "-" else (set(), 0)
     t0 = time.time()
     # transformers draws its own per-tensor loading bar; ours reports the load time.
     from transformers.utils import logging as hf_logging
@@ -126,12 +134,9 @@ def run(args: argparse.Namespace) -> int:
                                quantize=args.quantize, threads=args.threads)
     print(f"model {args.model} loaded in {time.time() - t0:.1f} s", file=sys.stderr)
     writer = Writer(args.out, fmt, append=args.resume, kept_fields=kept)
-    opts = InputOptions(id_field=args.id_field, text_field=args.text_field, encoding=args.encoding,
-                        input_format=args.input_format, max_chars=args.max_chars, keep_fields=kept)
     stop = _Stop()
     old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     errors: Counter = Counter()
-    counts = Counter()
     progress = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -153,10 +158,10 @@ def run(args: argparse.Namespace) -> int:
         for item, sents in pending:
             if item.error:
                 writer.write_block([error_record(item)])
-                errors[item.error.split(" (")[0].split(":")[0]] += 1
+                errors[_reason(item.error)] += 1
                 counts["failed"] += 1
             else:
-                writer.write_block([sentence_record(item.id, r, item.fields) for r in next(articles).sentences])
+                writer.write_block([sentence_record(item, r) for r in next(articles).sentences])
                 counts["articles"] += 1
                 counts["sentences"] += len(sents)
             if progress is not None:
@@ -165,12 +170,22 @@ def run(args: argparse.Namespace) -> int:
                 progress.set_postfix_str(f"{counts['sentences']} sentences, {rate:.1f} sent/s, {counts['failed']} failed")
         pending.clear()
 
+    seen: dict[str, tuple] = {}  # id key → (where this run first met it, the id as it was there)
     try:
         buffered = 0
         for item in iter_items(args.inputs, opts):
-            if item.id in skip:
-                counts["skipped"] += 1
-                continue
+            key = id_key(item.id, fmt)
+            if key in seen:
+                # An error, never a skip: the output could not tell the two apart,
+                # and --resume would take the second for done.
+                where, first = seen[key]
+                also = "" if first == item.id else f" as {first!r}; a CSV cell cannot tell them apart: write JSON Lines"
+                item.error, item.text = f"duplicate id {item.id!r} (first at {where}{also})", None
+            else:
+                seen[key] = (item.file if item.line is None else f"{item.file}:{item.line}", item.id)
+                if key in skip:
+                    counts["skipped"] += 1
+                    continue
             sents = []
             if not item.error:
                 sents = predictor.segment(item.text, split=not args.sentences, dedupe=not args.keep_duplicates)
@@ -194,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.time() - t_start
     summary = (f"{counts['articles']} item(s) labelled, {counts['sentences']} sentences "
                f"({counts['sentences'] / max(elapsed, 1e-9):.1f} sent/s), {counts['failed']} failed, "
-               f"{counts['skipped']} skipped (--resume)")
+               f"{counts['skipped']} skipped and {counts['retried']} tried again (--resume)")
     print(summary, file=sys.stderr)
     for reason, n in errors.most_common():
         print(f"  failed: {n} × {reason}", file=sys.stderr)
@@ -202,6 +217,43 @@ def run(args: argparse.Namespace) -> int:
         print(f"stopped early; {args.out} holds every finished item (use --resume to continue)", file=sys.stderr)
         return 130
     return 1 if counts["failed"] else 0
+
+
+def _resume(args: argparse.Namespace, fmt: str, kept: tuple[str, ...], opts) -> tuple[set[str], int]:
+    """The ids to skip in a resumed run, and how many failed ones are tried again.
+
+    An item that failed (an error record) is tried again, unless --skip-failed:
+    the cause may be gone (--encoding cp1256 given this time, a file fixed).
+    Its error records are removed first, for the items this run's inputs hold;
+    the new attempt writes its own record, labels or error.
+    """
+    from .errors import UserError
+    from .inputs import iter_items
+    from .outputs import ExistingOutput, id_key
+
+    existing = ExistingOutput(args.out, fmt)
+    if not existing.matches(kept):
+        raise UserError(f"--resume: {args.out} has other columns ({', '.join(existing.header or [])}) than this "
+                        "version writes with these --keep-fields; label into a new file")
+    if args.skip_failed:
+        existing.save()  # only the repair of a cut last article
+        return existing.done | existing.failed, 0
+    with_errors = {key for key, is_error, _ in existing.entries if is_error}
+    retry: set[str] = set()
+    if with_errors:
+        if "-" in args.inputs and opts.stdin is None:
+            opts.stdin = sys.stdin.buffer.read()  # read twice: here for the ids, then for the text
+        retry = with_errors & {id_key(item.id, fmt) for item in iter_items(args.inputs, opts)}
+    tried_again = len(existing.failed & retry)
+    existing.save(drop_errors_of=retry)
+    return existing.done, tried_again
+
+
+def _reason(error: str) -> str:
+    """An error message without its particulars, to count errors by kind."""
+    if error.startswith("duplicate id"):
+        return "duplicate id"
+    return error.split(" (")[0].split(":")[0]
 
 
 if __name__ == "__main__":
