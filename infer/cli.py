@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _Stop:
-    """SIGTERM and Ctrl-C finish the article being written, then stop."""
+    """SIGTERM and Ctrl-C stop at the end of the current forward pass (a
+    fraction of a second): the articles already labelled are written, the one
+    being labelled is not (--resume labels it); a second signal stops at once."""
 
     def __init__(self):
         self.requested = False
@@ -88,6 +90,10 @@ class _Stop:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+
+
+class _Interrupted(Exception):
+    """Raised between two forward passes once a stop was requested."""
 
 
 def check_out(out: str) -> None:
@@ -141,33 +147,51 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_progress:
         from tqdm import tqdm
 
-        progress = tqdm(unit=" articles", file=sys.stderr, dynamic_ncols=True)
+        # Counted in sentences, per forward pass: one long article moves the bar too.
+        progress = tqdm(unit=" sentences", file=sys.stderr, dynamic_ncols=True)
     t_start = time.time()
-    pending: list = []  # (item, sentences) waiting for one batched forward pass
+    # Items waiting to be labelled together, with their sentences; a few batches'
+    # worth of sentences per pass keeps padding low.
+    pending: list = []
+    chunk = args.batch_size * 4
+
+    def on_batch(n: int) -> None:
+        if progress is not None:
+            progress.update(n)
+        if stop.requested:
+            raise _Interrupted
 
     def flush() -> None:
-        if not pending:
-            return
+        """Label the pending items and write each whole; when stopped midway,
+        write only the error records, and none of the articles begun."""
+        work = [(k, s) for k, (item, sents) in enumerate(pending) if not item.error for s in sents]
+        labelled: dict[int, list] = {k: [] for k, (item, _) in enumerate(pending) if not item.error}
+        interrupted = False
         try:
-            articles = iter(predictor.predict_segmented([sents for item, sents in pending if not item.error]))
+            # In slices, so that one huge article is never prepared or labelled
+            # in a single call that a stop request cannot interrupt.
+            for b in range(0, len(work), chunk):
+                part = work[b:b + chunk]
+                [result] = predictor.predict_segmented([[s for _, s in part]], on_batch=on_batch)
+                for (k, _), r in zip(part, result.sentences):
+                    labelled[k].append(r)
+        except _Interrupted:
+            interrupted = True
         except NonFiniteOutput as e:
-            # Which article of the batch gave NaN is not known; none of them is written.
+            # Which article of the slice gave NaN is not known; none of them is written.
             for item, _ in pending:
                 item.error = item.error or f"not labelled: {e} (in the batch that held this item)"
-            articles = iter(())
-        for item, sents in pending:
+        for k, (item, sents) in enumerate(pending):
             if item.error:
                 writer.write_block([error_record(item)])
                 errors[_reason(item.error)] += 1
                 counts["failed"] += 1
-            else:
-                writer.write_block([sentence_record(item, r) for r in next(articles).sentences])
+            elif not interrupted:
+                writer.write_block([sentence_record(item, r) for r in labelled[k]])
                 counts["articles"] += 1
                 counts["sentences"] += len(sents)
-            if progress is not None:
-                progress.update(1)
-                rate = counts["sentences"] / max(time.time() - t_start, 1e-9)
-                progress.set_postfix_str(f"{counts['sentences']} sentences, {rate:.1f} sent/s, {counts['failed']} failed")
+        if progress is not None:
+            progress.set_postfix_str(f"{counts['articles']} items labelled, {counts['failed']} failed")
         pending.clear()
 
     seen: dict[str, tuple] = {}  # id key → (where this run first met it, the id as it was there)
@@ -191,10 +215,13 @@ def run(args: argparse.Namespace) -> int:
                 sents = predictor.segment(item.text, split=not args.sentences, dedupe=not args.keep_duplicates)
                 if not sents:
                     item.error = "no sentences left after boilerplate removal"
+            if pending and buffered + len(sents) > chunk:
+                # a long article waits for no one, and no one waits for it
+                flush()
+                buffered = 0
             pending.append((item, sents))
             buffered += len(sents)
-            # a few batches' worth of sentences per forward pass keeps padding low
-            if buffered >= args.batch_size * 4:
+            if buffered >= chunk:
                 flush()
                 buffered = 0
             if stop.requested:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -262,11 +262,14 @@ class Predictor:
     def predict_segments(self, sentences: Sequence[Sentence]) -> ArticleResult:
         return self.predict_segmented([sentences])[0]
 
-    def predict_segmented(self, articles: Sequence[Sequence[Sentence]]) -> list[ArticleResult]:
+    def predict_segmented(self, articles: Sequence[Sequence[Sentence]], *,
+                          on_batch: Callable[[int], None] | None = None) -> list[ArticleResult]:
         """Several articles' sentences (from :meth:`segment`) in one batched pass:
-        short articles share batches, so little padding is computed."""
+        short articles share batches, so little padding is computed.
+        ``on_batch(n)`` is called after each forward pass of ``n`` sentences (a
+        progress bar; it may raise to stop)."""
         prepared = [self.preparer.prepare_segment(s) for sents in articles for s in sents]
-        outputs = iter(zip(prepared, self._forward(prepared)))
+        outputs = iter(zip(prepared, self._forward(prepared, on_batch=on_batch)))
         results = []
         for sents in articles:
             labelled = []
@@ -282,9 +285,11 @@ class Predictor:
     # -- internals ----------------------------------------------------------
 
     @torch.inference_mode()
-    def logits(self, prepared: Sequence[Prepared]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def logits(self, prepared: Sequence[Prepared], *,
+               on_batch: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw head outputs per sentence: topic logits ``(len(TOPICS),)`` and stance
-        logits ``(len(ACTORS), len(STANCES))``, before any calibration."""
+        logits ``(len(ACTORS), len(STANCES))``, before any calibration.
+        ``on_batch(n)`` is called after each forward pass of ``n`` sentences."""
         enc = [p.features for p in prepared]
         order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))  # little padding
         out: list = [None] * len(enc)
@@ -298,13 +303,15 @@ class Predictor:
             sl = res["stance_logits"].float().cpu().numpy()
             for j, i in enumerate(idx):
                 out[i] = (tl[j], sl[j])
+            if on_batch is not None:
+                on_batch(len(idx))
         return out
 
-    def _forward(self, prepared: Sequence[Prepared]):
+    def _forward(self, prepared: Sequence[Prepared], on_batch: Callable[[int], None] | None = None):
         """Calibrated probabilities (topics, stances) per sentence."""
         cal = self.config.calibration
         out = []
-        for p, (tl, sl) in zip(prepared, self.logits(prepared)):
+        for p, (tl, sl) in zip(prepared, self.logits(prepared, on_batch=on_batch)):
             topic_p, stance_p = cal.topic_probs(tl), cal.stance_probs(sl)
             if not (np.isfinite(topic_p).all() and np.isfinite(stance_p).all()):
                 raise NonFiniteOutput(f"the model gave non-finite scores (NaN or infinity) for {p.original[:60]!r}; "

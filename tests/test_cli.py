@@ -307,3 +307,44 @@ def test_resume_of_a_csv_cut_mid_row(tiny_checkpoint, inputs, capsys):
     assert _label([str(folder), "--model", str(tmp / "nowhere"), "--out", str(partial), "--resume",
                    "--keep-fields", "date"]) == 2
     assert "has other columns" in capsys.readouterr().err
+
+
+def test_progress_is_counted_in_sentences(tiny_checkpoint, inputs, capsys):
+    import re
+
+    tmp, folder, _, _ = inputs
+    out = tmp / "o.jsonl"
+    assert label_main([str(folder), "--model", str(tiny_checkpoint), "--out", str(out)]) == 0  # bar shown
+    err = capsys.readouterr().err
+    counts = re.findall(r"(\d+) sentences \[", err)
+    assert counts and int(counts[-1]) == len(_jsonl(out))
+
+
+def test_sigterm_inside_one_huge_article_stops_within_seconds(tiny_checkpoint, tmp_path):
+    """The huge article is being labelled when SIGTERM comes: the run stops after
+    the current forward pass, keeps the article finished before it, and writes
+    nothing of the huge one (not half of it)."""
+    small, huge = tmp_path / "small.txt", tmp_path / "huge.txt"
+    small.write_text(ARTICLE_B, encoding="utf-8")
+    # 20,000 different sentences: minutes to label, even for the tiny model
+    huge.write_text("".join(f"ایران و ترکیه در دور {i} گفت‌وگو کردند. " for i in range(20000)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "persian_stance.infer.cli", str(small), str(huge), "--model",
+                             str(tiny_checkpoint), "--out", str(out), "--no-progress", "--batch-size", "4",
+                             "--max-chars", "10000000"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+            time.sleep(0.1)
+        time.sleep(1.0)  # well inside the huge article by now
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert took < 5, f"stopped {took:.1f} s after SIGTERM"
+    recs = _jsonl(out)
+    assert {r["id"] for r in recs} == {str(small)}
+    assert [r["sentence_index"] for r in recs] == [0, 1]

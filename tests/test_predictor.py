@@ -268,3 +268,11 @@ def test_settings_out_of_range_name_the_setting(tiny_checkpoint):
                             ({"threads": -1}, "threads must be at least 1, not -1")]:
         with pytest.raises(SettingError, match=message):
             Predictor.load(tiny_checkpoint, **kwargs)
+
+
+def test_each_forward_pass_is_reported(tiny_checkpoint):
+    p = Predictor.load(tiny_checkpoint, batch_size=2)
+    sents = p.segment(ARTICLE)
+    passes = []
+    results = p.predict_segmented([sents, sents[:1]], on_batch=passes.append)
+    assert passes == [2, 2, 1] and sum(len(r.sentences) for r in results) == 5
