@@ -258,7 +258,10 @@ def _resume(args: argparse.Namespace, fmt: str, kept: tuple[str, ...], opts) -> 
     from .inputs import iter_items
     from .outputs import ExistingOutput, id_key
 
-    existing = ExistingOutput(args.out, fmt)
+    try:
+        existing = ExistingOutput(args.out, fmt)
+    except ValueError as e:
+        raise UserError(f"--resume: {e}") from None
     if not existing.matches(kept):
         raise UserError(f"--resume: {args.out} has other columns ({', '.join(existing.header or [])}) than this "
                         "version writes with these --keep-fields; label into a new file")

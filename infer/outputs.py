@@ -171,8 +171,11 @@ class ExistingOutput:
     """An output file that ``--resume`` appends to: which items it holds, and
     whether they were labelled or failed.
 
-    A run stopped while writing can leave a last line cut off; that line and
-    the rest of its article are left out (``cut``) and labelled again.
+    A run stopped while writing can leave a last line cut off (the file does not
+    end with a line break); that line and the rest of its article are left out
+    (``cut``) and labelled again. Anything else that does not read as a record
+    raises ``ValueError`` naming the line: rewriting the file without it would
+    lose what follows.
     """
 
     def __init__(self, path: str | Path, fmt: str):
@@ -192,29 +195,40 @@ class ExistingOutput:
                         self.entries.pop()
 
     def _read_jsonl(self, raw: str) -> bool:
-        lines = raw.split("\n")
-        for line in lines[:-1]:
+        *lines, tail = raw.split("\n")
+        for n, line in enumerate(lines, 1):
             try:
                 record = json.loads(line)
                 key = id_key(record["id"], "jsonl")
             except (json.JSONDecodeError, KeyError, TypeError):
-                return False
+                raise ValueError(f"{self.path}:{n}: not a record of 'persian-stance label'; "
+                                 "remove or fix the line before --resume") from None
             self.entries.append((key, "error" in record, line + "\n"))
-        return lines[-1] == ""
+        return tail == ""
 
     def _read_csv(self, raw: str) -> bool:
+        cut = not raw.endswith("\n")
         reader = csv.reader(io.StringIO(raw, newline=""))
+        rows: list[list[str]] = []
         try:
-            self.header = next(reader)
-            error_at = self.header.index("error")
-            for row in reader:
-                if len(row) != len(self.header):
-                    return False
-                # Written by _csv_line, so writing the row again gives its text back.
-                self.entries.append((row[0], bool(row[error_at]), _csv_line(row)))
-        except (StopIteration, ValueError, csv.Error):
-            return False
-        return raw.endswith("\n")
+            rows.extend(reader)
+        except csv.Error:
+            if not cut:
+                raise ValueError(f"{self.path}:{reader.line_num}: not a CSV row of 'persian-stance label'; "
+                                 "remove or fix it before --resume") from None
+        self.header, rows = (rows[0], rows[1:]) if rows else (None, [])
+        if self.header is None or "error" not in self.header:
+            raise ValueError(f"{self.path}: no header of 'persian-stance label' on line 1")
+        if cut and rows and len(rows[-1]) != len(self.header):
+            rows.pop()  # the row the interrupted write cut short
+        error_at = self.header.index("error")
+        for n, row in enumerate(rows, 2):
+            if len(row) != len(self.header):
+                raise ValueError(f"{self.path}: row {n} has {len(row)} fields where the header has "
+                                 f"{len(self.header)}; remove or fix it before --resume")
+            # Written by _csv_line, so writing the row again gives its text back.
+            self.entries.append((row[0], bool(row[error_at]), _csv_line(row)))
+        return not cut
 
     def matches(self, kept_fields: tuple[str, ...]) -> bool:
         """Whether new rows can be appended: a CSV's columns must be the ones this

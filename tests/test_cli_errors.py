@@ -76,3 +76,19 @@ def test_bad_numbers_are_refused_before_the_model_loads(flag, value, message, ar
                     flag, value])
     assert e.value.code == 2
     assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("o.jsonl", '{"id": "a", "error": "empty", "file": "a", "line": null}\nnot json\n'
+                '{"id": "b", "error": "empty", "file": "b", "line": null}\n', "o.jsonl:2: not a record"),
+    ("o.csv", "id,text\na,b\n", "no header of 'persian-stance label'"),
+])
+def test_resume_never_rewrites_an_output_it_cannot_read(name, content, message, article, tmp_path, capsys):
+    """Only a last line cut off by an interrupted write is repaired; anything
+    else is reported, and the file is left as it is, every line after it kept."""
+    out = tmp_path / name
+    out.write_text(content, encoding="utf-8")
+    rc = label_main([str(article), "--out", str(out), "--model", str(tmp_path / "nowhere"), "--resume"])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == content

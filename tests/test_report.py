@@ -167,3 +167,15 @@ def test_a_mention_without_a_stance_is_counted_not_charted(tmp_path):
     loaded = load([p])
     assert list(loaded.mentions.actor) == ["turkey"]
     assert loaded.counts["mentions not read (past max_length)"] == 1
+
+
+def test_integer_and_string_ids_side_by_side(tmp_path):
+    """JSON ids keep their type in the labels (1 and "1" are two items); the
+    report shows them and sorts them without comparing an int with a str."""
+    recs = [_sentence("x", "2020-10-03", "IRNA", [("turkey", "against", 0.9)]) for _ in range(2)]
+    recs[0]["id"], recs[1]["id"] = 1, "1"
+    p = tmp_path / "labels.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    loaded = load([p])
+    assert len(loaded.mentions) == 2
+    assert len(strongest_examples(loaded.mentions, per_cell=5)) == 2
