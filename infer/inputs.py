@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .jsonl import json_error
 from .language import MIN_PERSIAN_SHARE, is_persian, not_persian_message
 
 
@@ -117,13 +118,6 @@ def _decode(data: bytes, encoding: str) -> tuple[str, str | None]:
     except LookupError:
         return "", f"unknown encoding {encoding!r}"
     return text.lstrip("\ufeff"), None
-
-
-def json_error(e: json.JSONDecodeError) -> str:
-    """``e`` as one phrase with its column. Some of json's messages end in a
-    dangling "at" ("Unterminated string starting at") that expects the
-    position to follow."""
-    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
 
 
 def _checked(item: Item, opts: InputOptions) -> Item:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import IO, Iterator
 
-from .inputs import json_error
+from .jsonl import iter_objects
 from .labels import TOPICS
 
 CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" for t in TOPICS]
@@ -269,14 +269,4 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Records of a JSON Lines output written by :class:`Writer`, with their line
     numbers: sentence records and error records alike. A line that is not a
     JSON object raises ``ValueError`` naming the file and line."""
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({json_error(e)})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-            yield n, obj
+    return iter_objects(path)

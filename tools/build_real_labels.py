@@ -4,7 +4,7 @@ Inputs (outside the repository, since task files carry pool text):
 - ``--first DIR``: the first labels, ``{"id", "topics", "stances"}`` per line;
 - ``--second DIR``: the blind second labels of the agreement sample, same format.
 
-Writes, from ``data/realnews/selection.jsonl`` (the references and the split
+Writes, from ``data/realnews/selection/references.jsonl`` (the references and the split
 of each article) and ``data/realnews/qa/adjudication.tsv`` (decisions on the
 disagreements, applied over the first labels where present):
 
@@ -27,7 +27,7 @@ from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 from persian_stance.train.realnews import REPO_DIR
 
 REAL = REPO_DIR / "data" / "realnews"
-SELECTION = REAL / "selection.jsonl"
+SELECTION = REAL / "selection" / "references.jsonl"
 ADJUDICATION = REAL / "qa" / "adjudication.tsv"
 
 

@@ -17,10 +17,10 @@ runtime's own segmenter, and picks sentences by fixed rules with a fixed seed:
 
 Uncertainty comes from the model shipped when the selection was made
 (``checkpoints/default`` as of December 2026, int8); run with that model to
-reproduce ``selection.jsonl`` exactly. At most ``--per-article`` sentences come from one article (cue-rich articles
+reproduce ``references.jsonl`` exactly. At most ``--per-article`` sentences come from one article (cue-rich articles
 would otherwise dominate), except Karabakh and COVID sentences.
 
-Writes ``data/realnews/selection.jsonl``: one reference per sentence (article
+Writes ``data/realnews/selection/references.jsonl``: one reference per sentence (article
 id, offsets, hash; never the text) with the reasons it was chosen and the
 split of its article, and prints what it chose. With ``--tasks DIR`` it also
 writes labelling task files that carry the text; DIR must be outside the
@@ -47,7 +47,7 @@ from persian_stance.infer.segment import segment_article
 from persian_stance.train.realnews import REPO_DIR, pool_path, reference_id, sentence_hash
 
 SEED = 20261207
-OUT = REPO_DIR / "data" / "realnews" / "selection.jsonl"
+OUT = REPO_DIR / "data" / "realnews" / "selection" / "references.jsonl"
 
 # Cues are matched on the normalised sentence with spaces and half-spaces removed.
 CUES = {

@@ -19,10 +19,11 @@ The pool is found at ``$PERSIAN_STANCE_POOL`` or, by default, at
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
+
+from persian_stance.infer.jsonl import iter_objects
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 POOL_ENV = "PERSIAN_STANCE_POOL"
@@ -84,15 +85,10 @@ def _load_pool(path: Path) -> Pool:
     if not path.is_file():
         raise PoolMissing(f"real-news pool not found at {path} (set ${POOL_ENV} to its path)")
     texts: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                texts[obj["id"]] = obj["text"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}:{n}: not a pool article ({e})") from None
+    for n, obj in iter_objects(path):
+        if not isinstance(obj.get("id"), str) or not isinstance(obj.get("text"), str):
+            raise ValueError(f"{path}:{n}: not a pool article (needs string 'id' and 'text')")
+        texts[obj["id"]] = obj["text"]
     return Pool(path, texts)
 
 

@@ -15,7 +15,7 @@ from typing import Iterable, Literal
 
 from persian_stance.infer.actors import ActorDetector
 from persian_stance.infer.errors import UserError
-from persian_stance.infer.inputs import json_error
+from persian_stance.infer.jsonl import json_error
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 
 from .realnews import REFERENCE_FIELDS, Pool, PoolMissing, is_reference
