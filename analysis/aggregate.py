@@ -90,6 +90,9 @@ def load(paths: Iterable[str | Path], filters: Filters | None = None, date_field
             for a in r["actors"]:
                 if filters.actors and a["actor"] not in filters.actors:
                     continue
+                if a["stance"] is None:  # the mention lay past max_length: nothing was read
+                    counts["mentions not read (past max_length)"] += 1
+                    continue
                 score = a["scores"][a["stance"]]
                 if score < filters.min_score:
                     counts["stances below --min-score"] += 1

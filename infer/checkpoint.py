@@ -4,7 +4,9 @@ without unpickling anything.
 A checkpoint folder holds:
 
 - ``config.json``: format version, encoder spec, label maps (fixed order),
-  normaliser settings, ZWNJ policy, topic thresholds, LoRA settings;
+  normaliser settings, ZWNJ policy, topic thresholds, LoRA settings, and the
+  SHA-256 of ``model.safetensors`` (checked at load: damaged weights of the
+  right size and layout would otherwise load and give NaN);
 - ``model.safetensors``: the trained weights only — the heads and the LoRA
   matrices (merged into the pretrained encoder at load time), or, after full
   fine-tuning, the whole encoder too;
@@ -17,6 +19,8 @@ Everything about the format is in this module, each writer beside its reader:
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +33,7 @@ import torch
 
 from .calibration import Calibration
 from .encoders import EncoderSpec, load_encoder, load_tokenizer
+from .errors import SettingError, UserError
 from .labels import ACTORS, GUIDELINE_VERSION, STANCES, TOPICS
 from .model import TopicStanceModel
 from .normalize import NormalizerConfig
@@ -39,7 +44,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint folder is missing, incomplete or damaged."""
 
 
@@ -57,6 +62,23 @@ class CheckpointConfig:
     calibration: Calibration = field(default_factory=Calibration)
     """Temperatures and stance bias; topic thresholds apply to the calibrated probabilities."""
     extra: dict[str, Any] = field(default_factory=dict)
+    weights_sha256: str | None = None
+    """Of ``model.safetensors``, set by :func:`save_checkpoint`. Checkpoints
+    written before it was recorded have none, and load unchecked."""
+
+    def __post_init__(self) -> None:
+        # A bad value here would surface at load as a ZeroDivisionError (lora.r = 0)
+        # or deep in torch; refuse it with the key and its range instead.
+        if self.lora is not None:
+            r, alpha = self.lora.get("r"), self.lora.get("alpha")
+            if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+                raise SettingError(f"lora.r must be an integer of at least 1, not {r!r}")
+            if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+                raise SettingError(f"lora.alpha must be a number above 0, not {alpha!r}")
+        if not 0 <= self.dropout < 1:
+            raise SettingError(f"heads.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.stance_hidden is not None and (not isinstance(self.stance_hidden, int) or self.stance_hidden < 1):
+            raise SettingError(f"heads.stance_hidden must be at least 1, not {self.stance_hidden!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +95,7 @@ class CheckpointConfig:
             "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden},
             **({"calibration": self.calibration.to_dict()} if not self.calibration.is_identity else {}),
             **({"extra": self.extra} if self.extra else {}),
+            **({"weights_sha256": self.weights_sha256} if self.weights_sha256 else {}),
         }
 
     @classmethod
@@ -97,7 +120,10 @@ class CheckpointConfig:
                 stance_hidden=heads.get("stance_hidden"),
                 calibration=Calibration.from_dict(d.get("calibration")),
                 extra=d.get("extra", {}),
+                weights_sha256=d.get("weights_sha256"),
             )
+        except SettingError as e:
+            raise CheckpointError(f"{where}: {e}") from e
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{where}: incomplete or malformed config ({e!r})") from e
 
@@ -118,6 +144,7 @@ def save_checkpoint(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
+        config = dataclasses.replace(config, weights_sha256=_sha256(tmp / WEIGHTS_FILE))
         _write_text(tmp / CONFIG_FILE, json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n")
         for name, text in (extra_files or {}).items():
             _write_text(tmp / name, text)
@@ -149,7 +176,9 @@ def write_config(path: str | Path, config: CheckpointConfig) -> None:
     """Replace a checkpoint's ``config.json`` in one rename (calibrating a
     trained checkpoint changes its config, not its weights)."""
     path = Path(path)
-    read_config(path)  # only ever over a checkpoint that is there and readable
+    old = read_config(path)  # only ever over a checkpoint that is there and readable
+    if config.weights_sha256 is None:  # the weights stay as they are, and so does their hash
+        config = dataclasses.replace(config, weights_sha256=old.weights_sha256)
     tmp = path / f".{CONFIG_FILE}.tmp"
     _write_text(tmp, json.dumps(config.to_dict(), ensure_ascii=False, indent=2) + "\n")
     os.chmod(tmp, 0o644)
@@ -170,17 +199,32 @@ def read_config(path: str | Path) -> CheckpointConfig:
     return CheckpointConfig.from_dict(data, str(cfg_file))
 
 
-def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+def read_weights(path: str | Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """The weights of a checkpoint folder; with ``sha256`` (what its config
+    records), only if the file still has that hash."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     wfile = Path(path) / WEIGHTS_FILE
     if not wfile.is_file():
         raise CheckpointError(f"{path} is not a complete checkpoint: {WEIGHTS_FILE} is missing")
+    if sha256 is not None:
+        actual = _sha256(wfile)
+        if actual != sha256:
+            raise CheckpointError(f"{wfile} is damaged: its SHA-256 is {actual}, but {CONFIG_FILE} records "
+                                  f"{sha256} (the file changed after the checkpoint was saved)")
     try:
         return load_file(str(wfile))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{wfile} is damaged: {e}") from e
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def build_model(config: CheckpointConfig, state: dict[str, torch.Tensor], where: str = "checkpoint"):
@@ -264,7 +308,7 @@ def merge_lora(encoder: torch.nn.Module, state: dict[str, torch.Tensor], lora: d
 def load_checkpoint(path: str | Path):
     """(model, tokenizer, config) of a checkpoint folder; raises CheckpointError."""
     config = read_config(path)
-    state = read_weights(path)
+    state = read_weights(path, config.weights_sha256)
     model, tokenizer = build_model(config, state, where=str(path))
     return model, tokenizer, config
 

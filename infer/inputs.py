@@ -3,25 +3,30 @@ folders of them, .jsonl and .csv files, and standard input.
 
 Every input yields ``Item``s: either text to label or the reason it cannot be
 labelled (with file and line), so one bad record never stops a batch.
+
+Ids are unique and stable, because ``--resume`` and every reader of the output
+tell items apart by them: a file's id is its path as reached through the input
+argument (``news/2020/a.txt`` for ``news/``, never the bare ``a.txt`` that two
+folders can share); a record without an id field is ``file:line``; a JSON id
+keeps its type (``1`` and ``"1"`` are two ids) and a null one is an error.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-_PERSIAN = re.compile("[\u0600-\u06ff]")
-_LETTER = re.compile(r"[^\W\d_]")
+from .jsonl import json_error
+from .language import MIN_PERSIAN_SHARE, is_persian, not_persian_message
 
 
 @dataclass
 class Item:
-    id: str
+    id: str | int
     file: str
     line: int | None
     text: str | None = None
@@ -39,26 +44,29 @@ class InputOptions:
     input_format: str = "auto"
     """auto (by extension; standard input is plain text), txt, jsonl or csv."""
     max_chars: int = 200_000
-    min_persian_share: float = 0.3
+    min_persian_share: float = MIN_PERSIAN_SHARE
     keep_fields: tuple[str, ...] = ()
+    stdin: bytes | None = None
+    """Standard input, when the caller has already read it (to read the items twice)."""
 
 
 def iter_items(inputs: list[str], opts: InputOptions) -> Iterator[Item]:
     for spec in inputs:
         if spec == "-":
-            yield from _from_stream(sys.stdin.buffer.read(), "<stdin>", opts, default_id="stdin")
+            data = opts.stdin if opts.stdin is not None else sys.stdin.buffer.read()
+            yield from _from_stream(data, "<stdin>", opts, default_id="stdin")
             continue
         path = Path(spec)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*.txt") if p.is_file())
             if not files:
-                yield Item(id=path.name, file=str(path), line=None, error="folder holds no .txt files")
+                yield Item(id=str(path), file=str(path), line=None, error="folder holds no .txt files")
             for p in files:
-                yield from _from_file(p, opts, default_id=str(p.relative_to(path)))
+                yield from _from_file(p, opts, default_id=str(p))
         elif path.is_file():
-            yield from _from_file(path, opts, default_id=path.name)
+            yield from _from_file(path, opts, default_id=str(path))
         else:
-            yield Item(id=path.name, file=str(path), line=None, error="no such file or folder")
+            yield Item(id=str(path), file=str(path), line=None, error="no such file or folder")
 
 
 def _from_file(path: Path, opts: InputOptions, default_id: str) -> Iterator[Item]:
@@ -118,11 +126,8 @@ def _checked(item: Item, opts: InputOptions) -> Item:
         item.error, item.text = "empty text", None
     elif len(text) > opts.max_chars:
         item.error, item.text = f"text too long ({len(text)} characters; the limit is {opts.max_chars}, see --max-chars)", None
-    else:
-        letters = _LETTER.findall(text)
-        persian = sum(1 for ch in letters if _PERSIAN.match(ch))
-        if not letters or persian / len(letters) < opts.min_persian_share:
-            item.error, item.text = "no Persian text (less than 30% of the letters are Persian/Arabic script)", None
+    elif not is_persian(text, opts.min_persian_share):
+        item.error, item.text = not_persian_message(opts.min_persian_share), None
     return item
 
 
@@ -130,7 +135,7 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
     for n, raw in enumerate(data.split(b"\n"), 1):
         if not raw.strip():
             continue
-        line_id = f"{Path(name).name}:{n}"
+        line_id = f"{name}:{n}"
         line, err = _decode(raw, opts.encoding)
         if err:
             yield Item(id=line_id, file=name, line=n, error=err)
@@ -138,14 +143,18 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            yield Item(id=line_id, file=name, line=n, error=f"malformed JSON: {e.msg} at column {e.colno}")
+            yield Item(id=line_id, file=name, line=n, error=f"malformed JSON: {json_error(e)}")
             continue
         if not isinstance(obj, dict):
             yield Item(id=line_id, file=name, line=n, error=f"expected a JSON object, got {type(obj).__name__}")
             continue
-        rid = str(obj.get(opts.id_field, line_id))
-        text = obj.get(opts.text_field)
         kept = {k: obj.get(k) for k in opts.keep_fields}
+        rid = obj.get(opts.id_field, line_id)
+        problem = _id_problem(rid)
+        if problem:
+            yield Item(id=line_id, file=name, line=n, error=f"field {opts.id_field!r} {problem}", fields=kept)
+            continue
+        text = obj.get(opts.text_field)
         if not isinstance(text, str):
             why = "missing" if text is None else f"not a string ({type(text).__name__})"
             yield Item(id=rid, file=name, line=n, error=f"field {opts.text_field!r} is {why}", fields=kept)
@@ -153,19 +162,29 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
         yield _checked(Item(id=rid, file=name, line=n, text=text, fields=kept), opts)
 
 
+def _id_problem(value) -> str | None:
+    if value is None:
+        return "is null (leave it out to use file:line as the id)"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return f"is a {type(value).__name__}, not a string or an integer"
+    if value == "":
+        return "is empty"
+    return None
+
+
 def _csv(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
     text, err = _decode(data, opts.encoding)
     if err:
-        yield Item(id=Path(name).name, file=name, line=None, error=err)
+        yield Item(id=name, file=name, line=None, error=err)
         return
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as e:
-        yield Item(id=Path(name).name, file=name, line=1, error=f"no CSV header ({e})")
+        yield Item(id=name, file=name, line=1, error=f"no CSV header ({e})")
         return
     if opts.text_field not in header:
-        yield Item(id=Path(name).name, file=name, line=1,
+        yield Item(id=name, file=name, line=1,
                    error=f"CSV header has no {opts.text_field!r} column (columns: {', '.join(header)})")
         return
     ti = header.index(opts.text_field)
@@ -176,13 +195,13 @@ def _csv(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
         except StopIteration:
             break
         except csv.Error as e:
-            yield Item(id=f"{Path(name).name}:{reader.line_num}", file=name, line=reader.line_num,
+            yield Item(id=f"{name}:{reader.line_num}", file=name, line=reader.line_num,
                        error=f"malformed CSV row: {e}")
             continue
         n = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        row_id = row[ii] if ii is not None and ii < len(row) and row[ii] else f"{Path(name).name}:{n}"
+        row_id = row[ii] if ii is not None and ii < len(row) and row[ii] else f"{name}:{n}"
         if len(row) != len(header):
             yield Item(id=row_id, file=name, line=n,
                        error=f"malformed CSV row: {len(row)} fields where the header has {len(header)}")

@@ -2,9 +2,11 @@
 (default) or CSV.
 
 One schema for every output: ``result_dict`` is what ``SentenceResult.to_dict()``
-returns and what ``persian-stance label`` writes (plus the item's ``id``).
-Each finished article is written in one piece and flushed, so a run that stops
-leaves a valid file; ``--resume`` reads it back to skip ids already done.
+returns and what ``persian-stance label`` writes (plus the item's ``id`` and the
+``file`` it came from). Each finished article is written in one piece and
+flushed, so a run that stops leaves a valid file; ``--resume`` reads it back
+(:class:`ExistingOutput`) to skip the ids already labelled and to try the
+failed ones again.
 """
 from __future__ import annotations
 
@@ -19,13 +21,28 @@ from .jsonl import iter_objects
 from .labels import TOPICS
 
 CSV_COLUMNS = (["id", "sentence_index", "text", "start", "end"] + [f"topic_{t}" for t in TOPICS]
-               + ["topic_labels", "actors", "error", "file", "line"])
+               + ["topic_labels", "actors", "flags", "error", "file", "line"])
+
+# A sentence record's ``flags`` say why its labels may not be a reading of its text:
+NOT_PERSIAN = "not_persian"
+"""Less than 30% of the letters are Persian/Arabic script (``infer/language.py``):
+the model only ever read Persian. The label command refuses such an item
+outright (an error record); a sentence of an accepted article, or a text given
+to the Python API, is labelled and flagged."""
+TRUNCATED = "truncated"
+"""The sentence is longer than the ``max_length`` tokens the model reads: its
+topics come from the part before the cut, and an actor mentioned only after it
+has ``truncated: true`` and no stance."""
 
 
 def actor_dict(a) -> dict:
-    """One actor of a sentence (an ``ActorStance``)."""
-    return {"actor": a.actor, "stance": a.stance, "scores": dict(a.scores), "spans": [list(sp) for sp in a.spans],
-            "surfaces": list(a.surfaces), "mention_found": a.mention_found}
+    """One actor of a sentence (an ``ActorStance``). ``stance`` and ``scores``
+    are null when no mention of the actor was read: ``mention_found`` false (the
+    caller named an actor the sentence does not mention) or ``truncated`` true
+    (every mention lies past the ``max_length`` tokens the model reads)."""
+    return {"actor": a.actor, "stance": a.stance, "scores": None if a.scores is None else dict(a.scores),
+            "spans": [list(sp) for sp in a.spans], "surfaces": list(a.surfaces), "mention_found": a.mention_found,
+            "truncated": a.truncated}
 
 
 def result_dict(r) -> dict:
@@ -38,19 +55,21 @@ def result_dict(r) -> dict:
         "topics": dict(r.topics),
         "topic_labels": list(r.topic_labels),
         "actors": [actor_dict(a) for a in r.actors],
+        "flags": list(r.flags),
     }
 
 
-RECORD_FIELDS = ("id", "sentence_index", "text", "start", "end", "topics", "topic_labels", "actors", "error", "file",
-                 "line")
+RECORD_FIELDS = ("id", "sentence_index", "text", "start", "end", "topics", "topic_labels", "actors", "flags", "error",
+                 "file", "line")
 """Every key a record may have; fields kept from the input (``--keep-fields``)
 must not take these names."""
 
 
-def sentence_record(item_id: str, result, kept: dict | None = None) -> dict:
-    """The line written for one sentence of input item ``item_id``, with the
-    input fields the user kept (dates, outlets, URLs) right after the id."""
-    return {"id": item_id, **(kept or {}), **result_dict(result)}
+def sentence_record(item, result) -> dict:
+    """The line written for one sentence of input ``item`` (an ``Item``): the
+    input fields the user kept (dates, outlets, URLs) right after the id, and
+    the file the item came from at the end."""
+    return {"id": item.id, **item.fields, **result_dict(result), "file": item.file}
 
 
 def error_record(item) -> dict:
@@ -101,11 +120,12 @@ def _csv_columns(kept: tuple[str, ...]) -> list[str]:
 def _csv_row(r: dict, kept: tuple[str, ...] = ()) -> list:
     extra = ["" if r.get(k) is None else r[k] for k in kept]
     if "error" in r:
-        return [r["id"], *extra, "", "", "", ""] + [""] * len(TOPICS) + ["", "", r["error"], r["file"],
+        return [r["id"], *extra, "", "", "", ""] + [""] * len(TOPICS) + ["", "", "", r["error"], r["file"],
                                                                       r.get("line") or ""]
     return ([r["id"], *extra, r["sentence_index"], r["text"], r["start"], r["end"]]
             + [r["topics"][t] for t in TOPICS]
-            + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), "", "", ""])
+            + [";".join(r["topic_labels"]), json.dumps(r["actors"], ensure_ascii=False), ";".join(r["flags"]),
+               "", r["file"], ""])
 
 
 def read_output(path: str | Path, fmt: str) -> list[dict]:
@@ -131,6 +151,8 @@ def read_output(path: str | Path, fmt: str) -> list[dict]:
             "topics": {t: float(row[f"topic_{t}"]) for t in TOPICS},
             "topic_labels": row["topic_labels"].split(";") if row["topic_labels"] else [],
             "actors": json.loads(row["actors"]),
+            "flags": row["flags"].split(";") if row["flags"] else [],
+            "file": row["file"],
         })
     return out
 
@@ -139,53 +161,108 @@ def _int_or_none(v: str) -> int | None:
     return int(v) if v != "" else None
 
 
-def done_ids(path: str, fmt: str) -> set[str]:
-    """Ids already labelled in an existing output. A last line cut off by an
-    interrupted write is removed, and so is the rest of that article, which is
-    then labelled again."""
-    p = Path(path)
-    if not p.exists() or p.stat().st_size == 0:
-        return set()
-    raw = p.read_text(encoding="utf-8")
-    lines = raw.split("\n")
-    complete = raw.endswith("\n")
-    body, tail = (lines[:-1], None) if complete else (lines[:-1], lines[-1])
-    ids: list[str] = []
-    if fmt == "jsonl":
-        good = []
-        for line in body:
+def id_key(value, fmt: str) -> str:
+    """How an output of format ``fmt`` tells ids apart: JSON Lines by the JSON
+    form (``1`` and ``"1"`` are two ids), CSV by the text (a cell has no type)."""
+    return json.dumps(value, ensure_ascii=False) if fmt == "jsonl" else str(value)
+
+
+class ExistingOutput:
+    """An output file that ``--resume`` appends to: which items it holds, and
+    whether they were labelled or failed.
+
+    A run stopped while writing can leave a last line cut off (the file does not
+    end with a line break); that line and the rest of its article are left out
+    (``cut``) and labelled again. Anything else that does not read as a record
+    raises ``ValueError`` naming the line: rewriting the file without it would
+    lose what follows.
+    """
+
+    def __init__(self, path: str | Path, fmt: str):
+        self.path, self.fmt = Path(path), fmt
+        self.header: list[str] | None = None
+        self.entries: list[tuple[str, bool, str]] = []
+        """(id key, is an error record, the record's text as written), in file order."""
+        self.cut = False
+        if self.path.exists() and self.path.stat().st_size:
+            raw = self.path.read_text(encoding="utf-8")
+            complete = self._read_jsonl(raw) if fmt == "jsonl" else self._read_csv(raw)
+            if not complete:
+                self.cut = True
+                if self.entries:  # the article the cut line belongs to, or the one before: labelled again
+                    last = self.entries[-1][0]
+                    while self.entries and self.entries[-1][0] == last:
+                        self.entries.pop()
+
+    def _read_jsonl(self, raw: str) -> bool:
+        *lines, tail = raw.split("\n")
+        for n, line in enumerate(lines, 1):
             try:
-                ids.append(json.loads(line)["id"])
-                good.append(line)
+                record = json.loads(line)
+                key = id_key(record["id"], "jsonl")
             except (json.JSONDecodeError, KeyError, TypeError):
-                break
-    else:
-        rows = list(csv.reader(io.StringIO("\n".join(body) + ("\n" if body else ""))))
-        # the header, with or without kept input fields after "id"
-        is_header = bool(rows) and rows[0][:1] == ["id"] and set(CSV_COLUMNS) <= set(rows[0])
-        good_rows = rows[1:] if is_header else rows
-        ids = [row[0] for row in good_rows if row]
-        good = body
-    if tail is not None or len(good) < len(body):
-        # drop the partial article: everything after the last line of the previous id
-        last = ids[-1] if ids else None
-        keep = len(good)
-        if last is not None:
-            while keep > (1 if fmt == "csv" else 0) and _line_id(good[keep - 1], fmt) == last:
-                keep -= 1
-            ids = [i for i in ids if i != last]
-        with open(p, "w", encoding="utf-8", newline="") as f:
-            f.write("".join(line + "\n" for line in good[:keep]))
-    return set(ids)
+                raise ValueError(f"{self.path}:{n}: not a record of 'persian-stance label'; "
+                                 "remove or fix the line before --resume") from None
+            self.entries.append((key, "error" in record, line + "\n"))
+        return tail == ""
 
+    def _read_csv(self, raw: str) -> bool:
+        cut = not raw.endswith("\n")
+        reader = csv.reader(io.StringIO(raw, newline=""))
+        rows: list[list[str]] = []
+        try:
+            rows.extend(reader)
+        except csv.Error:
+            if not cut:
+                raise ValueError(f"{self.path}:{reader.line_num}: not a CSV row of 'persian-stance label'; "
+                                 "remove or fix it before --resume") from None
+        self.header, rows = (rows[0], rows[1:]) if rows else (None, [])
+        if self.header is None or "error" not in self.header:
+            raise ValueError(f"{self.path}: no header of 'persian-stance label' on line 1")
+        if cut and rows and len(rows[-1]) != len(self.header):
+            rows.pop()  # the row the interrupted write cut short
+        error_at = self.header.index("error")
+        for n, row in enumerate(rows, 2):
+            if len(row) != len(self.header):
+                raise ValueError(f"{self.path}: row {n} has {len(row)} fields where the header has "
+                                 f"{len(self.header)}; remove or fix it before --resume")
+            # Written by _csv_line, so writing the row again gives its text back.
+            self.entries.append((row[0], bool(row[error_at]), _csv_line(row)))
+        return not cut
 
-def _line_id(line: str, fmt: str) -> str | None:
-    try:
-        if fmt == "jsonl":
-            return json.loads(line)["id"]
-        return next(csv.reader([line]))[0]
-    except Exception:  # noqa: BLE001 - any unreadable line simply has no id
-        return None
+    def matches(self, kept_fields: tuple[str, ...]) -> bool:
+        """Whether new rows can be appended: a CSV's columns must be the ones this
+        version writes with these ``--keep-fields`` (JSON Lines has no header)."""
+        return self.header is None or self.header == _csv_columns(tuple(kept_fields))
+
+    @property
+    def done(self) -> set[str]:
+        """Ids with sentence records."""
+        return {key for key, is_error, _ in self.entries if not is_error}
+
+    @property
+    def failed(self) -> set[str]:
+        """Ids with error records only."""
+        return {key for key, is_error, _ in self.entries if is_error} - self.done
+
+    def save(self, drop_errors_of: set[str] = frozenset()) -> int:
+        """Rewrite the file without the cut article and without the error records
+        of ``drop_errors_of`` (items about to be tried again); in one rename, so
+        a crash leaves the old file or the new one. Returns the records dropped."""
+        keep = [text for key, is_error, text in self.entries if not (is_error and key in drop_errors_of)]
+        dropped = len(self.entries) - len(keep)
+        if not dropped and not self.cut:
+            return 0
+        header = _csv_line(self.header) if self.header is not None else ""
+        tmp = self.path.with_name(f".{self.path.name}.resume-tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(header + "".join(keep))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.entries = [e for e in self.entries if not (e[1] and e[0] in drop_errors_of)]
+        self.cut = False
+        return dropped
 
 
 def read_records(path: str | Path) -> Iterator[tuple[int, dict]]:

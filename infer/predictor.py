@@ -11,38 +11,52 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from .actors import Mention
 from .checkpoint import CheckpointConfig, load_checkpoint
+from .encoders import check_max_length
+from .errors import SettingError
 from .features import ACTOR_INDEX, collate
 from .labels import ACTORS, STANCES, TOPICS
-from .outputs import actor_dict, result_dict
+from .language import is_persian
+from .outputs import NOT_PERSIAN, TRUNCATED, actor_dict, result_dict
 from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
 DEFAULT_MODEL = "default"
 
 
+class NonFiniteOutput(RuntimeError):
+    """The model returned NaN or infinity: there is no probability to report."""
+
+
 @dataclass
 class ActorStance:
     actor: str
-    stance: str
-    scores: dict[str, float]
-    """Probability of each stance class."""
+    stance: str | None
+    """None when the model did not read a mention of the actor (see ``mention_found``)."""
+    scores: dict[str, float] | None
+    """Probability of each stance class; None with ``stance``."""
     spans: list[tuple[int, int]] = field(default_factory=list)
     """Character spans of the mentions in the sentence's ``text``."""
     surfaces: list[str] = field(default_factory=list)
     mention_found: bool = True
     """False when the caller named an actor the detector did not find in the
-    sentence; the stance then rests on the sentence alone."""
+    sentence: there is no mention to read, so there is no stance either
+    (the stance head would otherwise answer from the sentence alone, a guess)."""
+    truncated: bool = False
+    """True when every mention lies past ``max_length`` tokens, where the
+    sentence was cut: the model did not read one, so there is no stance."""
 
     @property
-    def score(self) -> float:
-        """Signed stance strength in [-1, 1]: P(favor) − P(against)."""
+    def score(self) -> float | None:
+        """Signed stance strength in [-1, 1]: P(favor) − P(against); None without a stance."""
+        if self.scores is None:
+            return None
         return self.scores["favor"] - self.scores["against"]
 
     def to_dict(self) -> dict:
@@ -62,6 +76,9 @@ class SentenceResult:
     start: int | None = None
     end: int | None = None
     """Character span of ``text`` in the article, when it came from one."""
+    flags: list[str] = field(default_factory=list)
+    """Why the labels may not be a reading of the text (see ``infer/outputs.py``):
+    ``not_persian``, ``truncated``."""
 
     def to_dict(self) -> dict:
         """The output record's fields (``infer/outputs.py`` owns the schema)."""
@@ -113,7 +130,7 @@ def summarize(sentences: Sequence[SentenceResult]) -> tuple[dict[str, TopicSumma
         topics[t] = TopicSummary(len(labelled), best.index if best.index is not None else -1, best.topics[t], best.text)
     actors: dict[str, ActorSummary] = {}
     for a in ACTORS:
-        found = [x for s in sentences for x in s.actors if x.actor == a]
+        found = [x for s in sentences for x in s.actors if x.actor == a and x.stance is not None]
         if not found:
             continue
         counts = {st: sum(x.stance == st for x in found) for st in STANCES}
@@ -130,6 +147,10 @@ class Predictor:
 
     def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 16,
                  max_length: int | None = None, thresholds: dict[str, float] | None = None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise SettingError(f"batch_size must be at least 1, not {batch_size!r}")
+        if max_length is not None:
+            check_max_length(max_length, "max_length", config.encoder_config.get("max_position_embeddings"))
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.config = config
@@ -155,7 +176,9 @@ class Predictor:
         slightly with ``batch_size`` (which sentences share a batch); the default
         is the command line's, so both give the same labels.
         """
-        if threads:
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                raise SettingError(f"threads must be at least 1, not {threads!r}")
             torch.set_num_threads(threads)
         path = resolve_model(path_or_preset)
         model, tokenizer, config = load_checkpoint(path)
@@ -175,32 +198,34 @@ class Predictor:
 
     def predict(self, sentences: str | Sequence[str]) -> list[SentenceResult]:
         """One result per sentence, in input order (each string is one sentence)."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
+        sentences = _texts(sentences, "predict")
         prepared = [self.preparer.prepare(s) for s in sentences]
         return [self._result(p, tp, sp, index=i) for i, (p, (tp, sp)) in enumerate(zip(prepared, self._forward(prepared)))]
 
     def predict_proba(self, sentences: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw probabilities: topics ``(n, len(TOPICS))`` and stances
-        ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned are NaN."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
+        ``(n, len(ACTORS), len(STANCES))``; stance rows of actors not mentioned,
+        or mentioned only past ``max_length`` tokens, are NaN."""
+        sentences = _texts(sentences, "predict_proba")
         prepared = [self.preparer.prepare(s) for s in sentences]
         outputs = self._forward(prepared)
         topics = np.stack([o[0] for o in outputs]) if outputs else np.zeros((0, len(TOPICS)))
         stances = np.full((len(outputs), len(ACTORS), len(STANCES)), np.nan)
         for i, (p, (_, sp)) in enumerate(zip(prepared, outputs)):
             for a in p.actors:
-                stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
+                if p.features.mention_tokens[ACTOR_INDEX[a]]:
+                    stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
         return topics, stances
 
     def predict_stance(self, sentence: str, actor: str) -> ActorStance:
         """Stance of ``sentence`` toward ``actor``, which the caller names."""
+        _text(sentence, "predict_stance")
         return self.predict_stances([sentence], [[actor]])[0][actor]
 
     def predict_stances(self, sentences: Sequence[str], actors: Sequence[Iterable[str]]) -> list[dict[str, ActorStance]]:
         """Batched :meth:`predict_stance`: for each sentence, the stance toward each
         actor the caller names (evaluation on gold mentions uses this)."""
+        sentences = _texts(sentences, "predict_stances")
         if len(sentences) != len(actors):
             raise ValueError("sentences and actors must have the same length")
         actors = [list(wanted) for wanted in actors]
@@ -214,7 +239,8 @@ class Predictor:
             row = {}
             for actor in wanted:
                 own = [m for m in p.mentions if m.actor == actor]
-                row[actor] = self._actor_stance(actor, own, stance_p, p, found=bool(own))
+                row[actor] = (self._actor_stance(actor, own, stance_p, p) if own
+                              else ActorStance(actor, None, None, mention_found=False))
             out.append(row)
         return out
 
@@ -230,16 +256,20 @@ class Predictor:
 
     def predict_article(self, text: str, dedupe: bool = True) -> ArticleResult:
         """Normalise, strip boilerplate, split into sentences, label them, summarise."""
+        _text(text, "predict_article")
         return self.predict_segments(self.segment(text, dedupe=dedupe))
 
     def predict_segments(self, sentences: Sequence[Sentence]) -> ArticleResult:
         return self.predict_segmented([sentences])[0]
 
-    def predict_segmented(self, articles: Sequence[Sequence[Sentence]]) -> list[ArticleResult]:
+    def predict_segmented(self, articles: Sequence[Sequence[Sentence]], *,
+                          on_batch: Callable[[int], None] | None = None) -> list[ArticleResult]:
         """Several articles' sentences (from :meth:`segment`) in one batched pass:
-        short articles share batches, so little padding is computed."""
+        short articles share batches, so little padding is computed.
+        ``on_batch(n)`` is called after each forward pass of ``n`` sentences (a
+        progress bar; it may raise to stop)."""
         prepared = [self.preparer.prepare_segment(s) for sents in articles for s in sents]
-        outputs = iter(zip(prepared, self._forward(prepared)))
+        outputs = iter(zip(prepared, self._forward(prepared, on_batch=on_batch)))
         results = []
         for sents in articles:
             labelled = []
@@ -255,9 +285,11 @@ class Predictor:
     # -- internals ----------------------------------------------------------
 
     @torch.inference_mode()
-    def logits(self, prepared: Sequence[Prepared]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def logits(self, prepared: Sequence[Prepared], *,
+               on_batch: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw head outputs per sentence: topic logits ``(len(TOPICS),)`` and stance
-        logits ``(len(ACTORS), len(STANCES))``, before any calibration."""
+        logits ``(len(ACTORS), len(STANCES))``, before any calibration.
+        ``on_batch(n)`` is called after each forward pass of ``n`` sentences."""
         enc = [p.features for p in prepared]
         order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))  # little padding
         out: list = [None] * len(enc)
@@ -271,12 +303,21 @@ class Predictor:
             sl = res["stance_logits"].float().cpu().numpy()
             for j, i in enumerate(idx):
                 out[i] = (tl[j], sl[j])
+            if on_batch is not None:
+                on_batch(len(idx))
         return out
 
-    def _forward(self, prepared: Sequence[Prepared]):
+    def _forward(self, prepared: Sequence[Prepared], on_batch: Callable[[int], None] | None = None):
         """Calibrated probabilities (topics, stances) per sentence."""
         cal = self.config.calibration
-        return [(cal.topic_probs(tl), cal.stance_probs(sl)) for tl, sl in self.logits(prepared)]
+        out = []
+        for p, (tl, sl) in zip(prepared, self.logits(prepared, on_batch=on_batch)):
+            topic_p, stance_p = cal.topic_probs(tl), cal.stance_probs(sl)
+            if not (np.isfinite(topic_p).all() and np.isfinite(stance_p).all()):
+                raise NonFiniteOutput(f"the model gave non-finite scores (NaN or infinity) for {p.original[:60]!r}; "
+                                      "its weights may be damaged")
+            out.append((topic_p, stance_p))
+        return out
 
     def _result(self, p: Prepared, topic_p, stance_p, index=None) -> SentenceResult:
         topics = {t: round(float(topic_p[i]), 4) for i, t in enumerate(TOPICS)}
@@ -285,14 +326,44 @@ class Predictor:
         for m in p.mentions:
             by_actor.setdefault(m.actor, []).append(m)
         actors = [self._actor_stance(a, by_actor[a], stance_p, p) for a in p.actors]
-        return SentenceResult(p.original, topics, labels, actors, index=index)
+        flags = ([] if is_persian(p.original) else [NOT_PERSIAN]) + ([TRUNCATED] if p.features.truncated else [])
+        return SentenceResult(p.original, topics, labels, actors, index=index, flags=flags)
 
-    def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared, found: bool = True) -> ActorStance:
+    def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared) -> ActorStance:
+        spans = [p.original_span(m) for m in mentions]
+        surfaces = [p.original[s:e] for s, e in spans]
+        if not p.features.mention_tokens[ACTOR_INDEX[actor]]:
+            # Every mention lies past the cut: the stance head would fall back to
+            # the sentence vector, which is a guess, not a reading of the mention.
+            return ActorStance(actor, None, None, spans, surfaces, truncated=True)
         probs = stance_p[ACTOR_INDEX[actor]]
         scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
-        spans = [p.original_span(m) for m in mentions]
-        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans,
-                           [p.original[s:e] for s, e in spans], mention_found=found)
+        return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans, surfaces)
+
+
+def _text(text, method: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"Predictor.{method} expects a string; got {_kind(text)}")
+    return text
+
+
+def _texts(texts, method: str) -> list[str]:
+    """One string, or a list of them, as a list; anything else is refused here
+    rather than failing deep inside normalisation with an unrelated message."""
+    if isinstance(texts, str):
+        return [texts]
+    expected = f"Predictor.{method} expects a string or a list of strings"
+    if isinstance(texts, (bytes, bytearray, dict)) or not isinstance(texts, Iterable):
+        raise TypeError(f"{expected}; got {_kind(texts)}")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"{expected}; item {i} is {_kind(t)}")
+    return texts
+
+
+def _kind(value) -> str:
+    return "None" if value is None else type(value).__name__
 
 
 def resolve_model(path_or_preset: str | Path) -> Path:

@@ -48,8 +48,10 @@ def test_every_input_format_to_jsonl(tiny_checkpoint, inputs):
     assert rc == 1  # j2 has no "text" field
     recs = _jsonl(out)
     ok = [r for r in recs if "error" not in r]
-    assert {r["id"] for r in ok} == {"a.txt", "b.txt", "j1"}
-    assert [r["sentence_index"] for r in ok if r["id"] == "a.txt"] == [0, 1]  # boilerplate line dropped
+    a, b = str(folder / "a.txt"), str(folder / "b.txt")
+    assert {r["id"] for r in ok} == {a, b, "j1"}
+    assert {(r["id"], r["file"]) for r in ok} == {(a, a), (b, b), ("j1", str(jsonl))}
+    assert [r["sentence_index"] for r in ok if r["id"] == a] == [0, 1]  # boilerplate line dropped
     for r in ok:
         assert set(r) >= {"id", "sentence_index", "text", "topics", "topic_labels", "actors"}
         assert set(r["topics"]) == {"syria", "karabakh", "sanctions", "covid"}
@@ -87,7 +89,8 @@ def test_record_is_the_api_result_with_its_id(tiny_checkpoint, tmp_path):
     out = tmp_path / "o.jsonl"
     assert _label([str(tmp_path / "a.txt"), "--model", str(tiny_checkpoint), "--out", str(out)]) == 0
     api = Predictor.load(tiny_checkpoint).predict_article(ARTICLE_A)
-    assert _jsonl(out) == [{"id": "a.txt", **s.to_dict()} for s in api.sentences]
+    a = str(tmp_path / "a.txt")
+    assert _jsonl(out) == [{"id": a, **s.to_dict(), "file": a} for s in api.sentences]
     assert {"surfaces", "mention_found"} <= set(_jsonl(out)[0]["actors"][0])
 
 
@@ -108,7 +111,8 @@ def test_standard_input(tiny_checkpoint, tmp_path):
     assert [r["id"] for r in _jsonl(out)] == ["stdin", "stdin"]
 
 
-def test_bad_input_gives_error_records_and_the_rest_is_labelled(tiny_checkpoint, tmp_path):
+def test_bad_input_gives_error_records_and_the_rest_is_labelled(tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the inputs are named relative to it, and so are the ids
     (tmp_path / "good.txt").write_text(ARTICLE_B, encoding="utf-8")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01\x02")
@@ -120,8 +124,7 @@ def test_bad_input_gives_error_records_and_the_rest_is_labelled(tiny_checkpoint,
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text('id,text\nr1,"ترکیه و ایران همکاری کردند."\nr2,"سوریه",extra\n', encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    files = [str(tmp_path / n) for n in ("good.txt", "empty.txt", "binary.txt", "latin1.txt", "english.txt",
-                                         "huge.txt")] + [str(bad_jsonl), str(bad_csv)]
+    files = ["good.txt", "empty.txt", "binary.txt", "latin1.txt", "english.txt", "huge.txt", "bad.jsonl", "bad.csv"]
     rc = _label(files + ["--model", str(tiny_checkpoint), "--out", str(out), "--max-chars", "100000"])
     assert rc == 1
     recs = _jsonl(out)
@@ -146,8 +149,8 @@ def test_resume_skips_done_ids_and_repairs_a_cut_line(tiny_checkpoint, inputs):
     expected = _jsonl(full)
     # a run killed in the middle of writing b.txt: a.txt complete, b.txt's first line cut
     lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
-    a_lines = [l for l in lines if json.loads(l)["id"] == "a.txt"]
-    b_first = next(l for l in lines if json.loads(l)["id"] == "b.txt")
+    a_lines = [l for l in lines if json.loads(l)["id"] == str(folder / "a.txt")]
+    b_first = next(l for l in lines if json.loads(l)["id"] == str(folder / "b.txt"))
     partial = tmp / "partial.jsonl"
     partial.write_text("".join(a_lines) + b_first[: len(b_first) // 2], encoding="utf-8")
     assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(partial), "--resume"]) == 0
@@ -225,3 +228,123 @@ def test_keep_fields_must_not_overwrite_the_record(tiny_checkpoint, tmp_path, ca
                  "--out", str(tmp_path / "o.jsonl")])
     assert rc == 2 and "topics" in capsys.readouterr().err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def _sorted(records):
+    return sorted(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records)
+
+
+def test_ids_are_unique_and_stable_and_never_merged(tiny_checkpoint, tmp_path, monkeypatch):
+    """Two folders that both hold a.txt, a null id, 1 and "1", an id given twice:
+    every item keeps its own id, and a clash is an error record, never a skip."""
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    for folder, text in (("x", ARTICLE_A), ("y", ARTICLE_B)):
+        Path(folder).mkdir()
+        (Path(folder) / "a.txt").write_text(text, encoding="utf-8")
+    Path("recs.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [
+        {"id": 1, "text": ARTICLE_B}, {"id": "1", "text": ARTICLE_A}, {"id": None, "text": ARTICLE_B},
+        {"text": ARTICLE_B}, {"id": "d", "text": ARTICLE_A}, {"id": "d", "text": ARTICLE_B}]), encoding="utf-8")
+    args = ["x", "y", "recs.jsonl", "--model", str(tiny_checkpoint), "--out", "o.jsonl"]
+    assert _label(args) == 1
+    recs = _jsonl(tmp_path / "o.jsonl")
+    labelled = {(json.dumps(r["id"]), r["file"]) for r in recs if "error" not in r}
+    assert labelled == {('"x/a.txt"', "x/a.txt"), ('"y/a.txt"', "y/a.txt"), ("1", "recs.jsonl"),
+                        ('"1"', "recs.jsonl"), ('"recs.jsonl:4"', "recs.jsonl"), ('"d"', "recs.jsonl")}
+    assert [r["text"] for r in recs if r["id"] == "d" and "error" not in r][0] == ARTICLE_A.split("\n")[0]
+    assert [(r["id"], r["line"], r["error"]) for r in recs if "error" in r] == [
+        ("recs.jsonl:3", 3, "field 'id' is null (leave it out to use file:line as the id)"),
+        ("d", 6, "duplicate id 'd' (first at recs.jsonl:5)")]
+    # resuming finds nothing left to label, and still reports the clash (once)
+    assert _label(args + ["--resume"]) == 1
+    assert _sorted(_jsonl(tmp_path / "o.jsonl")) == _sorted(recs)
+    # CSV cannot tell 1 from "1": the second is an error there, saying why
+    assert _label(args[:-2] + ["--out", "o.csv"]) == 1
+    from persian_stance.infer.outputs import read_output
+
+    errors = [r["error"] for r in read_output(tmp_path / "o.csv", "csv") if "error" in r]
+    assert "duplicate id '1' (first at recs.jsonl:1 as 1; a CSV cell cannot tell them apart: write JSON Lines)" \
+        in errors
+
+
+def test_resume_tries_failed_items_again_unless_skip_failed(tiny_checkpoint, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    Path("good.txt").write_text(ARTICLE_B, encoding="utf-8")
+    old_text = ARTICLE_A.replace("ی", "ي").replace("ک", "ك")  # Arabic yeh and kaf, as cp1256 writes them
+    Path("old.txt").write_bytes(old_text.encode("cp1256"))  # saved by an old Windows program
+    base = ["good.txt", "old.txt", "--model", str(tiny_checkpoint), "--out", "o.jsonl"]
+    assert _label(base) == 1
+    first = _jsonl(tmp_path / "o.jsonl")
+    assert [r["error"] for r in first if r["id"] == "old.txt"][0].endswith("try --encoding cp1256)")
+    # --skip-failed: today's behaviour, the error record stays and nothing is tried again
+    assert _label(base + ["--resume", "--skip-failed", "--encoding", "cp1256"]) == 0
+    assert _jsonl(tmp_path / "o.jsonl") == first
+    # plain --resume tries it again, and its error record is replaced by its labels
+    assert _label(base + ["--resume", "--encoding", "cp1256"]) == 0
+    again = _jsonl(tmp_path / "o.jsonl")
+    assert [r for r in again if r["id"] == "good.txt"] == [r for r in first if r["id"] == "good.txt"]
+    old = [r for r in again if r["id"] == "old.txt"]
+    assert old and not any("error" in r for r in old)
+    assert [r["text"] for r in old] == old_text.split("\n")[:2]
+    with pytest.raises(Exception, match="--skip-failed is a choice of --resume"):
+        label_main(base + ["--skip-failed", "--debug"])
+
+
+def test_resume_of_a_csv_cut_mid_row(tiny_checkpoint, inputs, capsys):
+    from persian_stance.infer.outputs import read_output
+
+    tmp, folder, _, _ = inputs
+    full, partial = tmp / "full.csv", tmp / "partial.csv"
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(full)]) == 0
+    raw = full.read_text(encoding="utf-8")
+    partial.write_text(raw[: len(raw) - 40], encoding="utf-8")  # killed inside the last row
+    assert _label([str(folder), "--model", str(tiny_checkpoint), "--out", str(partial), "--resume"]) == 0
+    assert _sorted(read_output(partial, "csv")) == _sorted(read_output(full, "csv"))
+    # other columns (here: a kept field) cannot be appended to it
+    assert _label([str(folder), "--model", str(tmp / "nowhere"), "--out", str(partial), "--resume",
+                   "--keep-fields", "date"]) == 2
+    assert "has other columns" in capsys.readouterr().err
+
+
+def test_progress_is_counted_in_sentences(tiny_checkpoint, inputs, capsys):
+    import re
+
+    tmp, folder, _, _ = inputs
+    out = tmp / "o.jsonl"
+    assert label_main([str(folder), "--model", str(tiny_checkpoint), "--out", str(out)]) == 0  # bar shown
+    err = capsys.readouterr().err
+    counts = re.findall(r"(\d+) sentences \[", err)
+    assert counts and int(counts[-1]) == len(_jsonl(out))
+
+
+def test_sigterm_inside_one_huge_article_stops_within_seconds(tiny_checkpoint, tmp_path):
+    """The huge article is being labelled when SIGTERM comes: the run stops after
+    the current forward pass, keeps the article finished before it, and writes
+    nothing of the huge one (not half of it)."""
+    small, huge = tmp_path / "small.txt", tmp_path / "huge.txt"
+    small.write_text(ARTICLE_B, encoding="utf-8")
+    # 20,000 different sentences: minutes to label, even for the tiny model
+    huge.write_text("".join(f"ایران و ترکیه در دور {i} گفت‌وگو کردند. " for i in range(20000)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "persian_stance.infer.cli", str(small), str(huge), "--model",
+                             str(tiny_checkpoint), "--out", str(out), "--no-progress", "--batch-size", "4",
+                             "--max-chars", "10000000"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+            time.sleep(0.1)
+        time.sleep(1.0)  # well inside the huge article by now
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert took < 5, f"stopped {took:.1f} s after SIGTERM"
+    recs = _jsonl(out)
+    assert {r["id"] for r in recs} == {str(small)}
+    assert [r["sentence_index"] for r in recs] == [0, 1]

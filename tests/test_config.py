@@ -114,3 +114,34 @@ def test_training_rejects_max_length_beyond_the_encoder(tiny, tmp_path):
     with pytest.raises(ValueError, match="encoder.max_length 256 exceeds the 128 positions"):
         build(config, quiet=True)
 
+
+
+@pytest.mark.parametrize("override, message", [
+    ("encoder.lora_r=0", "encoder.lora_r must be at least 1, not 0"),
+    ("encoder.max_length=-5", "encoder.max_length must be between 8 and 512, not -5"),
+])
+def test_values_that_used_to_crash_training_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("lora.r", 0, "lora.r must be an integer of at least 1, not 0"),  # was a ZeroDivisionError at load
+    ("lora.alpha", -1, "lora.alpha must be a number above 0, not -1"),
+    ("encoder.max_length", -5, "encoder.max_length must be between 8 and 512, not -5"),  # was an OverflowError
+    ("heads.dropout", 1.5, "heads.dropout must be in [0, 1), not 1.5"),
+])
+def test_checkpoint_config_values_name_the_key_and_range(key, value, message, tmp_path):
+    import json
+    import re
+
+    from persian_stance.infer.checkpoint import CheckpointError, read_config
+
+    from conftest import ROOT
+
+    cfg = json.loads((ROOT / "checkpoints" / "default" / "config.json").read_text(encoding="utf-8"))
+    section, name = key.split(".")
+    cfg[section][name] = value
+    (tmp_path / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(CheckpointError, match=re.escape(f"{tmp_path / 'config.json'}: {message}")):
+        read_config(tmp_path)

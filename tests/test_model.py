@@ -10,6 +10,7 @@ from persian_stance.infer.encoders import zwnj_policy
 from persian_stance.infer.predictor import Predictor
 from persian_stance.train.trainer import train
 
+from conftest import ROOT
 from conftest import TINY_RECORDS as RECORDS
 from conftest import tiny_config
 
@@ -112,14 +113,43 @@ def test_missing_config_gives_a_clear_error(trained, tmp_path):
 
 
 def test_wrong_weights_give_a_clear_error(trained, tmp_path):
-    from safetensors.torch import load_file, save_file
+    from persian_stance.infer.checkpoint import read_config, read_weights, save_checkpoint
 
     broken = shutil.copytree(trained, tmp_path / "wrong")
-    state = load_file(str(broken / "model.safetensors"))
+    state = read_weights(broken)
     state.pop(next(k for k in state if k.startswith("stance_head")))
-    save_file(state, str(broken / "model.safetensors"))
+    save_checkpoint(broken, read_config(broken), state)  # its hash matches: the layout is what is wrong
     with pytest.raises(CheckpointError, match="do not match the model"):
         load_checkpoint(broken)
+
+
+def test_weights_hash_is_recorded_at_save_and_checked_at_load(trained, tmp_path):
+    """A damaged file of the right size and layout parses; only its hash tells."""
+    import dataclasses
+    import hashlib
+
+    from persian_stance.infer.checkpoint import read_config, write_config
+
+    recorded = json.loads((trained / "config.json").read_text(encoding="utf-8"))["weights_sha256"]
+    assert recorded == hashlib.sha256((trained / "model.safetensors").read_bytes()).hexdigest()
+    flipped = shutil.copytree(trained, tmp_path / "flipped")
+    data = bytearray((flipped / "model.safetensors").read_bytes())
+    data[-4:] = b"\xff\xff\xff\xff"  # the last float32 becomes NaN
+    (flipped / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is damaged: its SHA-256 is [0-9a-f]{64}, but "
+                                              rf"config\.json records {recorded}"):
+        load_checkpoint(flipped)
+    # Rewriting the config (as calibrating does) keeps the hash of the unchanged weights.
+    recalibrated = shutil.copytree(trained, tmp_path / "recalibrated")
+    write_config(recalibrated, dataclasses.replace(read_config(recalibrated), weights_sha256=None))
+    assert read_config(recalibrated).weights_sha256 == recorded
+    # A checkpoint saved before hashes were recorded (the shipped default among them) still loads.
+    old = shutil.copytree(trained, tmp_path / "old")
+    cfg = json.loads((old / "config.json").read_text(encoding="utf-8"))
+    del cfg["weights_sha256"]
+    (old / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    load_checkpoint(old)
+    assert read_config(ROOT / "checkpoints" / "default").weights_sha256 is None
 
 
 def test_interrupted_save_leaves_the_old_checkpoint(trained, tmp_path, monkeypatch):

@@ -73,6 +73,12 @@ def test_predict_stance_for_a_named_actor(predictor):
     assert st.actor == "turkey" and st.mention_found and st.spans
     missing = predictor.predict_stance("ایران دوست و برادر ترکیه است.", "usa")
     assert not missing.mention_found and missing.spans == []
+    # not found: no stance is invented from the rest of the sentence
+    assert missing.stance is None and missing.scores is None and missing.score is None
+    assert missing.to_dict() == {"actor": "usa", "stance": None, "scores": None, "spans": [], "surfaces": [],
+                                 "mention_found": False, "truncated": False}
+    [row] = predictor.predict_stances(["ایران دوست و برادر ترکیه است."], [["usa", "turkey"]])
+    assert row["usa"].stance is None and row["turkey"].stance in STANCES
     with pytest.raises(ValueError, match="unknown actor"):
         predictor.predict_stance("متن", "china")
 
@@ -150,3 +156,123 @@ def test_shipped_default_model_on_the_seed_gold():
                      "بر روابط تجاری و اقتصادی دو کشور، ابراز امیدواری کرد."])[0]
     assert {"sanctions", "covid"} <= set(res.topic_labels)
     assert {a.actor for a in res.actors} == {"iran", "usa"}
+
+
+def test_wrong_input_type_says_what_is_expected(predictor):
+    for bad, what in [(None, "got None"), ([None], "item 0 is None"), (["ایران", 3], "item 1 is int"),
+                      (b"\xd8\xa7", "got bytes")]:
+        for method in (predictor.predict, predictor.predict_proba):
+            with pytest.raises(TypeError, match=f"expects a string or a list of strings; {what}"):
+                method(bad)
+    with pytest.raises(TypeError, match="expects a string; got None"):
+        predictor.predict_stance(None, "iran")
+    with pytest.raises(TypeError, match="expects a string; got None"):
+        predictor.predict_article(None)
+    with pytest.raises(TypeError, match="item 0 is None"):
+        predictor.predict_stances([None], [["iran"]])
+
+
+def test_one_language_check_the_api_flags_what_the_cli_refuses(predictor):
+    """Texts on both sides of the 30% line: the label command's error record and
+    the API's flag must agree on every one."""
+    from persian_stance.infer.inputs import InputOptions, _checked, Item
+    from persian_stance.infer.outputs import NOT_PERSIAN
+
+    texts = ["The war in Syria and the sanctions against Iran continue.",
+             "Sanctions on ایران",             # 5 of 14 letters Persian: 36%
+             "Sanctions and more on ایران",    # 5 of 21: 24%
+             "ایران از دولت سوریه حمایت کامل کرد.", "2020 - 11 - 03"]
+    refused = [_checked(Item("x", "f", None, text=t), InputOptions()).error is not None for t in texts]
+    assert refused == [True, False, True, False, True]
+    results = predictor.predict(texts)
+    assert [NOT_PERSIAN in r.flags for r in results] == refused
+    assert results[0].to_dict()["flags"] == [NOT_PERSIAN] and results[3].to_dict()["flags"] == []
+    art = predictor.predict_article("ایران از دولت سوریه حمایت کامل کرد.\nThe talks in Geneva went on all day.")
+    assert [s.flags for s in art.sentences] == [[], [NOT_PERSIAN]]
+
+
+def test_evaluation_counts_a_gold_mention_the_detector_misses_as_a_miss(predictor):
+    """The gold label names an actor the sentence does not mention (as a gold
+    label may, when the detector misses a name): no stance is read, so the gold
+    class is missed instead of being matched by a guess."""
+    from persian_stance.train.evaluate import score_predictor
+    from persian_stance.train.records import Record
+
+    text = "ایران دوست و برادر ترکیه است."
+    records = [Record("r1", text, (), {"turkey": "favor", "usa": "favor"}, None, "x", 1)]
+    scores = score_predictor(predictor, records)
+    assert scores["stance"]["n"] == 2
+    assert scores["stance"]["accuracy"] == 0.5  # turkey read as favor; usa not found
+    assert scores["stance"]["confusion"][0] == [1, 0, 0]  # the miss is in no stance column
+
+
+def test_a_mention_past_max_length_gets_no_stance(tiny_checkpoint, predictor):
+    """The tokens after max_length are cut: a mention there is not read, and the
+    result says so instead of giving the sentence-only guess."""
+    from persian_stance.infer.outputs import TRUNCATED
+
+    text = "ایران " + "دوست و برادر " * 4 + "ترکیه است."
+    whole = predictor.predict([text])[0]  # the checkpoint's 64 tokens hold it all
+    assert whole.flags == [] and all(a.stance in STANCES and not a.truncated for a in whole.actors)
+    short = Predictor.load(tiny_checkpoint, max_length=12)
+    cut = short.predict([text])[0]
+    assert cut.flags == [TRUNCATED]
+    iran, turkey = cut.actors
+    assert (iran.actor, iran.truncated, iran.stance in STANCES) == ("iran", False, True)
+    assert (turkey.actor, turkey.truncated, turkey.stance, turkey.scores) == ("turkey", True, None, None)
+    assert turkey.mention_found and turkey.surfaces == ["ترکیه"]  # found by the detector, not read by the model
+    assert cut.to_dict()["actors"][1]["truncated"] is True
+    assert short.predict_stance(text, "turkey").stance is None
+    _, stances = short.predict_proba([text])
+    assert np.isnan(stances[0, ACTORS.index("turkey")]).all() and not np.isnan(stances[0, ACTORS.index("iran")]).any()
+    assert [a.truncated for a in short.predict_article(text).sentences[0].actors] == [False, True]
+
+
+def test_non_finite_scores_are_an_error_never_output(tiny_checkpoint, tmp_path):
+    """Weights saved with a NaN (so their hash is right) make NaN scores: the label
+    command writes error records, not NaN, and the API raises."""
+    import json
+
+    import torch
+
+    from persian_stance.infer.checkpoint import read_config, read_weights, save_checkpoint
+    from persian_stance.infer.cli import main as label_main
+
+    state = read_weights(tiny_checkpoint)
+    state["topic_head.weight"] = torch.full_like(state["topic_head.weight"], float("nan"))
+    nan_ckpt = save_checkpoint(tmp_path / "nan", read_config(tiny_checkpoint), state)
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    rc = label_main([str(tmp_path / "a.txt"), "--model", str(nan_ckpt), "--out", str(out), "--no-progress"])
+
+    def no_nan(literal):
+        raise AssertionError(f"{literal} written to the output")
+
+    [rec] = [json.loads(line, parse_constant=no_nan) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert "non-finite scores" in rec["error"] and "topics" not in rec
+    assert rc == 1
+
+    from persian_stance.infer.predictor import NonFiniteOutput
+
+    with pytest.raises(NonFiniteOutput, match="non-finite scores"):
+        Predictor.load(nan_ckpt).predict(["ایران دوست و برادر ترکیه است."])
+
+
+def test_settings_out_of_range_name_the_setting(tiny_checkpoint):
+    from persian_stance.infer.errors import SettingError
+
+    for kwargs, message in [({"max_length": -5}, "max_length must be between 8 and 128"),
+                            ({"max_length": 0}, "max_length must be between 8 and 128"),
+                            ({"max_length": 256}, r"between 8 and 128 \(the encoder has 128 positions\), not 256"),
+                            ({"batch_size": 0}, "batch_size must be at least 1, not 0"),
+                            ({"threads": -1}, "threads must be at least 1, not -1")]:
+        with pytest.raises(SettingError, match=message):
+            Predictor.load(tiny_checkpoint, **kwargs)
+
+
+def test_each_forward_pass_is_reported(tiny_checkpoint):
+    p = Predictor.load(tiny_checkpoint, batch_size=2)
+    sents = p.segment(ARTICLE)
+    passes = []
+    results = p.predict_segmented([sents, sents[:1]], on_batch=passes.append)
+    assert passes == [2, 2, 1] and sum(len(r.sentences) for r in results) == 5

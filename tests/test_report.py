@@ -155,3 +155,27 @@ def test_report_renders_in_chromium(labels, tmp_path):
                           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                           "--window-size=1200,1600", out.as_uri()], capture_output=True, text=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000, res.stderr[-2000:]
+
+
+def test_a_mention_without_a_stance_is_counted_not_charted(tmp_path):
+    """A mention past max_length has no stance (null): the report counts it and
+    leaves it out of the stance shares."""
+    rec = _sentence("t1", "2020-10-03", "IRNA", [("turkey", "against", 0.9)])
+    rec["actors"].append({"actor": "iran", "spans": [[3, 8]], "stance": None, "scores": None, "truncated": True})
+    p = tmp_path / "labels.jsonl"
+    p.write_text(json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    loaded = load([p])
+    assert list(loaded.mentions.actor) == ["turkey"]
+    assert loaded.counts["mentions not read (past max_length)"] == 1
+
+
+def test_integer_and_string_ids_side_by_side(tmp_path):
+    """JSON ids keep their type in the labels (1 and "1" are two items); the
+    report shows them and sorts them without comparing an int with a str."""
+    recs = [_sentence("x", "2020-10-03", "IRNA", [("turkey", "against", 0.9)]) for _ in range(2)]
+    recs[0]["id"], recs[1]["id"] = 1, "1"
+    p = tmp_path / "labels.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    loaded = load([p])
+    assert len(loaded.mentions) == 2
+    assert len(strongest_examples(loaded.mentions, per_cell=5)) == 2

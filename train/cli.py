@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from persian_stance.infer.errors import add_common_arguments, run_command, version
+
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("persian_stance.infer.cli", "label articles or sentences with a trained model"),
@@ -31,24 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="persian-stance",
         description="Topic and actor-stance analysis of Persian political news (ANNOTATION.md v1.1).",
     )
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         # Command modules keep heavy imports inside run(), so this stays cheap.
         importlib.import_module(module).add_arguments(p)
+        add_common_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = importlib.import_module(args._module)
-    try:
-        return int(module.run(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(importlib.import_module(args._module).run, args)
 
 
 if __name__ == "__main__":

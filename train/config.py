@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH
+from persian_stance.infer.encoders import DEFAULT_MAX_LENGTH, MAX_LENGTH_RANGE, EncoderLoadError, check_encoder_name
+from persian_stance.infer.errors import UserError
 from persian_stance.infer.normalize import DIGIT_POLICIES, NormalizerConfig
 
 
@@ -110,7 +111,7 @@ class Config:
         return "\n".join(lines)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     pass
 
 
@@ -147,13 +148,19 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         section, key = dotted.strip().split(".", 1)
         _set(cfg, section, key, _parse_value(raw_value.strip()), where="--set")
     _check_ranges(cfg)
+    try:
+        # Before any data is read: a misspelt encoder should not wait for it.
+        check_encoder_name(cfg.encoder.name)
+    except EncoderLoadError as e:
+        raise ConfigError(f"encoder.name: {e}") from None
     return cfg
 
 
 # Allowed values, checked after the file and the overrides are applied, so that
 # training never starts on a value it would misread. Each message names the key.
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "encoder.max_length": (lambda v: 8 <= v <= 512, "between 8 and 512"),
+    "encoder.max_length": (lambda v: MAX_LENGTH_RANGE[0] <= v <= MAX_LENGTH_RANGE[1],
+                           "between {} and {}".format(*MAX_LENGTH_RANGE)),
     "encoder.finetune": (lambda v: v in ("lora", "full"), "'lora' or 'full'"),
     "encoder.lora_r": (lambda v: v >= 1, "at least 1"),
     "encoder.lora_alpha": (lambda v: v > 0, "above 0"),

@@ -4,7 +4,8 @@ Writes ``report.md``, ``report.json`` and confusion matrices (PNG) to ``--out``.
 Every metric is computed over the whole dataset at once:
 
 - topics: per-topic precision/recall/F1 (checkpoint thresholds), macro and micro F1;
-- stance: macro-F1 over favor/against/neutral on the **gold** actor mentions,
+- stance: macro-F1 over favor/against/neutral on the **gold** actor mentions (one the
+  detector does not find gets no stance, so it counts as a miss),
   overall and per actor;
 - actor mentions: precision/recall/F1 of the per-sentence actor sets;
 - end to end: F1 of the per-sentence (actor, stance) pairs the system outputs.
@@ -22,6 +23,9 @@ import statistics
 import tomllib
 from pathlib import Path
 
+NOT_FOUND = "(not found)"
+"""The prediction recorded for a gold mention the predictor found no mention of:
+outside the stance classes, so it scores as a miss of the gold class."""
 HEADLINE = ("topic_macro_f1", "topic_micro_f1", "stance_macro_f1", "actor_f1", "pair_f1")
 
 
@@ -146,7 +150,9 @@ def score_predictor(predictor, records) -> dict:
     results = predictor.predict(texts)
     topic_pred = np.array([[int(t in res.topic_labels) for t in TOPICS] for res in results])
     on_gold = predictor.predict_stances(texts, [list(r.stances) for r in records])
-    stance_on_gold = [{a: st.stance for a, st in row.items()} for row in on_gold]
+    # A gold mention the detector does not find gets no stance from the
+    # predictor; it counts as a miss, as it would for a user.
+    stance_on_gold = [{a: st.stance or NOT_FOUND for a, st in row.items()} for row in on_gold]
     actor_sets = [{a.actor for a in res.actors} for res in results]
     pair_sets = [{(a.actor, a.stance) for a in res.actors} for res in results]
     return score(records, topic_pred, stance_on_gold, actor_sets, pair_sets)

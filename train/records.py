@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from persian_stance.infer.actors import ActorDetector
+from persian_stance.infer.errors import UserError
+from persian_stance.infer.jsonl import json_error
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 
 from .realnews import REFERENCE_FIELDS, Pool, PoolMissing, is_reference
@@ -57,7 +59,7 @@ class Issue:
         return f"{self.path}:{self.line}: {self.level}: {self.message}"
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A labelled file failed validation; ``issues`` lists every problem."""
 
     def __init__(self, issues: list[Issue]):
@@ -158,7 +160,7 @@ def _check_file(path: Path, seen: _Seen, detector: ActorDetector | None) -> tupl
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            add(n, "error", f"not valid JSON: {e.msg} at column {e.colno}")
+            add(n, "error", f"not valid JSON: {json_error(e)}")
             continue
         if not isinstance(obj, dict):
             add(n, "error", f"expected a JSON object, got {type(obj).__name__}")
