@@ -143,13 +143,22 @@ def test_weights_hash_is_recorded_at_save_and_checked_at_load(trained, tmp_path)
     recalibrated = shutil.copytree(trained, tmp_path / "recalibrated")
     write_config(recalibrated, dataclasses.replace(read_config(recalibrated), weights_sha256=None))
     assert read_config(recalibrated).weights_sha256 == recorded
-    # A checkpoint saved before hashes were recorded (the shipped default among them) still loads.
+    # A checkpoint saved before hashes were recorded still loads.
     old = shutil.copytree(trained, tmp_path / "old")
     cfg = json.loads((old / "config.json").read_text(encoding="utf-8"))
     del cfg["weights_sha256"]
     (old / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     load_checkpoint(old)
-    assert read_config(ROOT / "checkpoints" / "default").weights_sha256 is None
+
+
+def test_the_shipped_checkpoint_records_the_hash_of_its_weights():
+    import hashlib
+
+    from persian_stance.infer.checkpoint import read_config
+
+    shipped = ROOT / "checkpoints" / "default"
+    assert read_config(shipped).weights_sha256 == \
+        hashlib.sha256((shipped / "model.safetensors").read_bytes()).hexdigest()
 
 
 def test_interrupted_save_leaves_the_old_checkpoint(trained, tmp_path, monkeypatch):
