@@ -134,10 +134,22 @@ def _scores(topic_p, topic_y, stance_p, stance_y) -> dict:
                                                                zero_division=0)]}
 
 
+def fit_calibration(topic_z, topic_y, stance_z, stance_y, stance_rule: str = "argmax", fitted_on: str | None = None):
+    """Temperatures (and with ``prior`` a stance bias) fitted on held-out head
+    outputs: topic logits with 0/1 truth, stance logits of gold mentions with
+    their class index. Without gold mentions the stance side stays as it is."""
+    from persian_stance.infer.calibration import Calibration
+
+    t_t = fit_temperature(lambda t: topic_nll(topic_z, topic_y, t))
+    t_s = fit_temperature(lambda t: stance_nll(stance_z, stance_y, t)) if len(stance_y) else 1.0
+    prior = stance_rule == "prior" and len(stance_y)
+    bias = fit_stance_bias(stance_z / t_s, stance_y) if prior else (0.0, 0.0, 0.0)
+    return Calibration(t_t, t_s, bias, fitted_on=fitted_on)
+
+
 def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
     from dataclasses import replace
 
-    from persian_stance.infer.calibration import Calibration
     from persian_stance.infer.labels import TOPICS
     from persian_stance.infer.predictor import Predictor
 
@@ -150,14 +162,11 @@ def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
     tz, ty, sz, sy = held_out_logits(predictor, records)
     if not len(sy):
         raise SystemExit(f"{', '.join(data)}: no gold actor mention to calibrate the stance head on")
-    t_t = fit_temperature(lambda t: topic_nll(tz, ty, t))
-    t_s = fit_temperature(lambda t: stance_nll(sz, sy, t))
-    bias = fit_stance_bias(sz / t_s, sy) if stance_rule == "prior" else (0.0, 0.0, 0.0)
-    new = Calibration(t_t, t_s, bias, fitted_on=", ".join(data))
+    new = fit_calibration(tz, ty, sz, sy, stance_rule, fitted_on=", ".join(data))
     # Same topic decisions: p_new >= th' exactly when the old probability reached th.
     old_logit = {t: old.topic_temperature * np.log(th / (1 - th))
                  for t, th in predictor.config.topic_thresholds.items()}
-    thresholds = {t: round(float(1 / (1 + np.exp(-old_logit[t] / t_t))), 4) for t in TOPICS}
+    thresholds = {t: round(float(new.topic_probs(old_logit[t])), 4) for t in TOPICS}
     report = {
         "model": str(model), "data": data, "sentences": len(records), "gold_mentions": int(len(sy)),
         "stance_rule": stance_rule, "calibration": new.to_dict(), "topic_thresholds": thresholds,

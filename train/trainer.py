@@ -240,29 +240,25 @@ def fit(session: Session, resume: bool = False) -> Fitted:
     # tune the topic thresholds on the calibrated probabilities.
     out = session.trainer.predict(session.dev_ds)
     tc = session.config.training
-    calibration = fit_dev_calibration(out.predictions, out.label_ids, tc.stance_rule) if tc.calibrate else None
+    calibration = fit_dev_calibration(out.predictions, out.label_ids, tc.stance_rule,
+                                      ", ".join(session.config.data.dev)) if tc.calibrate else None
     topic_prob = calibration.topic_probs(out.predictions[0]) if calibration else 1 / (1 + np.exp(-out.predictions[0]))
     thresholds = tune_thresholds(topic_prob, out.label_ids[0])
     dev_metrics = selection_metrics(out.predictions, out.label_ids, thresholds, calibration)
     return Fitted(thresholds, dev_metrics, float(result.metrics.get("epoch", 0)), train_seconds, calibration)
 
 
-def fit_dev_calibration(predictions, label_ids, stance_rule: str = "argmax"):
+def fit_dev_calibration(predictions, label_ids, stance_rule: str = "argmax", fitted_on: str | None = None):
     """Temperatures (and with ``prior`` a stance bias) fitted on the dev outputs."""
-    from persian_stance.infer.calibration import Calibration
     from persian_stance.infer.model import IGNORE
 
-    from .calibrate import fit_stance_bias, fit_temperature, stance_nll, topic_nll
+    from .calibrate import fit_calibration
 
-    tz, ty = predictions[0], label_ids[0]
     mask = label_ids[1] != IGNORE
-    sz, sy = predictions[1][mask], label_ids[1][mask].astype(int)
-    t_t = fit_temperature(lambda t: topic_nll(tz, ty, t))
-    t_s = fit_temperature(lambda t: stance_nll(sz, sy, t)) if len(sy) else 1.0
-    bias = fit_stance_bias(sz / t_s, sy) if stance_rule == "prior" and len(sy) else (0.0, 0.0, 0.0)
-    cal = Calibration(t_t, t_s, bias)
+    cal = fit_calibration(predictions[0], label_ids[0], predictions[1][mask], label_ids[1][mask].astype(int),
+                          stance_rule, fitted_on)
     log.info("calibration on dev: topic temperature %.3f, stance temperature %.3f, stance bias %s",
-             t_t, t_s, bias)
+             cal.topic_temperature, cal.stance_temperature, cal.stance_bias)
     return cal
 
 
@@ -277,8 +273,7 @@ def write(session: Session, fitted: Fitted, command: str = "", started: float | 
     config, trainer = session.config, session.trainer
     ckpt_config = dataclasses.replace(session.checkpoint_config, topic_thresholds=fitted.thresholds)
     if fitted.calibration is not None:
-        ckpt_config = dataclasses.replace(ckpt_config, calibration=dataclasses.replace(
-            fitted.calibration, fitted_on=", ".join(config.data.dev)))
+        ckpt_config = dataclasses.replace(ckpt_config, calibration=fitted.calibration)
     state = state_to_save(session.model, ckpt_config.lora)
     peak_mb = _peak_memory_mb()
     use_cuda = torch.cuda.is_available()
