@@ -23,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from persian_stance.infer.jsonl import iter_objects
 from persian_stance.infer.labels import ACTORS, STANCES, TOPICS
 from persian_stance.train.realnews import REPO_DIR
 
@@ -31,21 +32,24 @@ SELECTION = REAL / "selection" / "references.jsonl"
 ADJUDICATION = REAL / "qa" / "adjudication.tsv"
 
 
+def checked_labels(r: dict, where: str) -> dict:
+    """A record's topics and stances in the guideline's fixed order; anything
+    outside the label inventory stops the build (never dropped silently)."""
+    bad = [t for t in r["topics"] if t not in TOPICS] + \
+          [f"{a}={s}" for a, s in r["stances"].items() if a not in ACTORS or s not in STANCES]
+    if bad:
+        raise SystemExit(f"{where}: unknown labels {bad}")
+    return {"topics": [t for t in TOPICS if t in r["topics"]],
+            "stances": {a: r["stances"][a] for a in ACTORS if a in r["stances"]}}
+
+
 def read_labels(folder: Path) -> dict[str, dict]:
     labels = {}
     for path in sorted(folder.glob("*.jsonl")):
-        for n, line in enumerate(open(path, encoding="utf-8"), 1):
-            if not line.strip():
-                continue
-            r = json.loads(line)
-            bad = [t for t in r["topics"] if t not in TOPICS] + \
-                  [f"{a}={s}" for a, s in r["stances"].items() if a not in ACTORS or s not in STANCES]
-            if bad:
-                raise SystemExit(f"{path}:{n}: unknown labels {bad}")
+        for n, r in iter_objects(path):
             if r["id"] in labels:
                 raise SystemExit(f"{path}:{n}: id {r['id']} labelled twice")
-            labels[r["id"]] = {"topics": [t for t in TOPICS if t in r["topics"]],
-                               "stances": {a: r["stances"][a] for a in ACTORS if a in r["stances"]}}
+            labels[r["id"]] = checked_labels(r, f"{path}:{n}")
     return labels
 
 
@@ -72,7 +76,7 @@ def main() -> int:
     ap.add_argument("--second", type=Path)
     args = ap.parse_args()
 
-    refs = [json.loads(line) for line in open(SELECTION, encoding="utf-8")]
+    refs = [r for _, r in iter_objects(SELECTION)]
     first = read_labels(args.first)
     decided = read_adjudication(ADJUDICATION)
     unknown = sorted(set(first) - {r["id"] for r in refs})

@@ -20,9 +20,9 @@ import json
 import sys
 from pathlib import Path
 
-from build_real_labels import ADJUDICATION, read_labels
+from build_real_labels import ADJUDICATION, checked_labels, read_labels
 
-from persian_stance.infer.labels import ACTORS, TOPICS
+from persian_stance.infer.jsonl import iter_objects
 
 COLUMNS = ["id", "kind", "first_topics", "first_stances", "second_topics", "second_stances",
            "decided_topics", "decided_stances", "changed", "reason"]
@@ -31,12 +31,10 @@ COLUMNS = ["id", "kind", "first_topics", "first_stances", "second_topics", "seco
 def _decisions(paths: list[Path], kind: str) -> list[tuple[str, dict]]:
     out = []
     for path in paths:
-        for n, line in enumerate(open(path, encoding="utf-8"), 1):
-            if line.strip():
-                r = json.loads(line)
-                if not r.get("reason"):
-                    raise SystemExit(f"{path}:{n}: a decision needs a reason")
-                out.append((kind, r))
+        for n, r in iter_objects(path):
+            if not r.get("reason"):
+                raise SystemExit(f"{path}:{n}: a decision needs a reason")
+            out.append((kind, {**r, **checked_labels(r, f"{path}:{n}")}))
     return out
 
 
@@ -59,8 +57,7 @@ def main() -> int:
             continue
         seen[d["id"]] = label
         before = first[d["id"]]
-        decided = {"topics": [t for t in TOPICS if t in d["topics"]],
-                   "stances": {a: d["stances"][a] for a in ACTORS if a in d["stances"]}}
+        decided = {"topics": d["topics"], "stances": d["stances"]}
         other = second.get(d["id"], {"topics": "", "stances": ""})
         rows.append({"id": d["id"], "kind": kind,
                      "first_topics": json.dumps(before["topics"]), "first_stances": json.dumps(before["stances"]),
