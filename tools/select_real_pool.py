@@ -93,12 +93,11 @@ def segment_pool(path: Path, min_words: int, max_words: int) -> list[dict]:
                 if key in seen:  # the same sentence in two articles: label it once
                     continue
                 seen.add(key)
-                k = _key(s.normalized)
                 rows.append({
                     "article": art["id"], "source": art["source"], "start": s.start, "end": s.end,
                     "text": s.text, "normalized": s.normalized,
-                    "cues": [t for t, p in cues.items() if p.search(k)],
-                    "hard": [h for h, (yes, no) in hard.items() if yes.search(k) and not no.search(k)]
+                    "cues": [t for t, p in cues.items() if p.search(key)],
+                    "hard": [h for h, (yes, no) in hard.items() if yes.search(key) and not no.search(key)]
                             + (["syria_in_list"] if SYRIA_IN_LIST.search(s.normalized) else []),
                     "actors": sorted(set(detector.actors(s.normalized)), key=ACTORS.index),
                 })
