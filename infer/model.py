@@ -34,6 +34,11 @@ class TopicStanceModel(nn.Module):
         self.register_buffer("topic_pos_weight", torch.ones(len(TOPICS)), persistent=False)
         self.register_buffer("stance_class_weight", torch.ones(len(STANCES)), persistent=False)
 
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's last hidden states ``[B, T, H]``: the one place the model
+        calls its encoder, so another engine (an ONNX session) can stand in for it."""
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -42,7 +47,7 @@ class TopicStanceModel(nn.Module):
         topic_labels: torch.Tensor | None = None,
         stance_labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encode(input_ids, attention_mask)
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         sentence = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         topic_logits = self.topic_head(self.dropout(sentence))
