@@ -145,3 +145,22 @@ def test_checkpoint_config_values_name_the_key_and_range(key, value, message, tm
     (tmp_path / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     with pytest.raises(CheckpointError, match=re.escape(f"{tmp_path / 'config.json'}: {message}")):
         read_config(tmp_path)
+
+
+def test_train_weights_need_one_weight_per_train_entry():
+    with pytest.raises(ConfigError, match="one weight per train entry"):
+        load_config(overrides=["data.train=['train', 'real-train']", "data.train_weights=[2.0]"])
+    with pytest.raises(ConfigError, match=r"train_weights must be numbers in \(0, 10\]"):
+        load_config(overrides=["data.train=['train']", "data.train_weights=[0]"])
+
+
+def test_train_weight_repeats_and_subsamples_a_source():
+    from persian_stance.train.trainer import weighted
+
+    records = list(range(10))
+    assert weighted(records, 2.0, seed=1) == records * 2
+    half = weighted(records, 0.5, seed=1)
+    assert len(half) == 5 and len(set(half)) == 5 and set(half) <= set(records)
+    assert half == weighted(records, 0.5, seed=1)  # the seed fixes the share
+    mixed = weighted(records, 1.5, seed=1)
+    assert len(mixed) == 15 and mixed[:10] == records

@@ -23,6 +23,10 @@ class DataConfig:
     train: list[str] = field(default_factory=lambda: ["train"])
     """Split names (train/dev/test), ``seeds`` or JSON Lines paths."""
     dev: list[str] = field(default_factory=lambda: ["dev"])
+    train_weights: list[float] = field(default_factory=list)
+    """Sampling weight of each ``train`` entry, in the same order (empty: all 1).
+    Each epoch sees an entry's sentences ``weight`` times: 2 repeats them, 0.5
+    keeps a fixed random half (the training seed picks it)."""
 
 
 @dataclass
@@ -188,6 +192,14 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 def _check_ranges(cfg: Config) -> None:
+    weights = cfg.data.train_weights
+    if weights:
+        if len(weights) != len(cfg.data.train):
+            raise ConfigError(f"data.train_weights has {len(weights)} entries but data.train has "
+                              f"{len(cfg.data.train)}: give one weight per train entry")
+        bad = [w for w in weights if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 10]
+        if bad:
+            raise ConfigError(f"data.train_weights must be numbers in (0, 10], not {bad}")
     for dotted, (ok, allowed) in _RULES.items():
         section, key = dotted.split(".")
         value = getattr(getattr(cfg, section), key)

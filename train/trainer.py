@@ -115,9 +115,13 @@ def build(config, quiet: bool = False) -> Session:
         torch.set_num_threads(tc.threads)
     set_seed(tc.seed)
 
-    train_files = training_data(config.data.train, log)
+    train_files, train_records = [], []
+    weights = config.data.train_weights or [1.0] * len(config.data.train)
+    for spec, weight in zip(config.data.train, weights):
+        files = training_data([spec], log)
+        train_files += files
+        train_records += weighted(load_records(files), weight, tc.seed) if files else []
     dev_files = training_data(config.data.dev, log)
-    train_records = load_records(train_files)
     dev_records = load_records(dev_files)
     log.info("data: %d train records from %d files, %d dev records", len(train_records), len(train_files),
              len(dev_records))
@@ -349,6 +353,20 @@ def tune_thresholds(prob, truth) -> dict[str, float]:
             continue
         scores = [(f1_score(y, (prob[:, i] >= g).astype(int), zero_division=0), -abs(g - 0.5), g) for g in grid]
         out[t] = float(max(scores)[2])
+    return out
+
+
+def weighted(records: list, weight: float, seed: int) -> list:
+    """``records`` repeated ``int(weight)`` times plus a seeded random share
+    ``weight % 1`` of them: a data source's sampling weight. Repeats are the
+    same sentences, so the loss sees them ``weight`` times per epoch."""
+    import random
+
+    whole, part = int(weight), weight - int(weight)
+    out = list(records) * whole
+    if part > 0:
+        rng = random.Random(seed)
+        out += rng.sample(list(records), round(part * len(records)))
     return out
 
 
