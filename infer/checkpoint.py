@@ -40,6 +40,7 @@ from .normalize import NormalizerConfig
 
 FORMAT = "persian-stance-checkpoint"
 FORMAT_VERSION = 1
+STANCE_INPUTS = ("pooled", "marked")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -59,6 +60,10 @@ class CheckpointConfig:
     """``{"r", "alpha", "targets": [module paths]}`` or None after full fine-tuning."""
     dropout: float = 0.1
     stance_hidden: int | None = None
+    stance_input: str = "pooled"
+    """``pooled`` (one pass per sentence, the stance head pools each actor's
+    mention tokens) or ``marked`` (one more pass per mentioned actor, its
+    mentions marked; see features.py)."""
     calibration: Calibration = field(default_factory=Calibration)
     """Temperatures and stance bias; topic thresholds apply to the calibrated probabilities."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +82,8 @@ class CheckpointConfig:
                 raise SettingError(f"lora.alpha must be a number above 0, not {alpha!r}")
         if not 0 <= self.dropout < 1:
             raise SettingError(f"heads.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.stance_input not in STANCE_INPUTS:
+            raise SettingError(f"heads.stance_input must be one of {', '.join(STANCE_INPUTS)}, not {self.stance_input!r}")
         if self.stance_hidden is not None and (not isinstance(self.stance_hidden, int) or self.stance_hidden < 1):
             raise SettingError(f"heads.stance_hidden must be at least 1, not {self.stance_hidden!r}")
 
@@ -92,7 +99,8 @@ class CheckpointConfig:
             "normalizer": self.normalizer.to_dict(),
             "topic_thresholds": {t: float(self.topic_thresholds[t]) for t in TOPICS},
             "lora": self.lora,
-            "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden},
+            "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden,
+                      **({"stance_input": self.stance_input} if self.stance_input != "pooled" else {})},
             **({"calibration": self.calibration.to_dict()} if not self.calibration.is_identity else {}),
             **({"extra": self.extra} if self.extra else {}),
             **({"weights_sha256": self.weights_sha256} if self.weights_sha256 else {}),
@@ -118,6 +126,7 @@ class CheckpointConfig:
                 lora=d.get("lora"),
                 dropout=float(heads.get("dropout", 0.1)),
                 stance_hidden=heads.get("stance_hidden"),
+                stance_input=heads.get("stance_input", "pooled"),
                 calibration=Calibration.from_dict(d.get("calibration")),
                 extra=d.get("extra", {}),
                 weights_sha256=d.get("weights_sha256"),

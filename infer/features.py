@@ -4,6 +4,15 @@ Each sentence becomes token ids plus, for every actor slot of the guideline
 (11, in ``ACTORS`` order), the indices of the tokens that cover that actor's
 mentions. The stance head pools exactly those tokens, so its answer depends on
 which mention it is asked about.
+
+With target-marked input (a checkpoint's ``stance_input = "marked"``) each
+mentioned actor also gets its own copy of the sentence in which that actor's
+mentions, and only those, are wrapped in a marker, ``@ … @``: the entity-marker
+input of relation extraction, with punctuation already in the vocabulary as
+the marker, so no new token embeddings are needed (Zhou and Chen, 2021, "An
+Improved Baseline for Sentence-level Relation Extraction", found punctuation
+markers as good as new tokens). The encoder then reads the sentence knowing
+which actor is asked about, instead of the stance head pooling one shared pass.
 """
 from __future__ import annotations
 
@@ -18,12 +27,37 @@ from .labels import ACTORS
 ACTOR_INDEX = {a: i for i, a in enumerate(ACTORS)}
 
 
+TARGET_MARKER = "@"
+"""Wraps the asked-about actor's mentions in target-marked input."""
+
+
+@dataclass(frozen=True)
+class EncodedTarget:
+    """One actor's target-marked copy of a sentence."""
+    slot: int
+    """The actor's index in ``ACTORS``."""
+    input_ids: list[int]
+    mention_tokens: list[int]
+    """Token positions of the markers and the mentions between them (empty if
+    truncation cut them all away)."""
+
+
 @dataclass(frozen=True)
 class EncodedSentence:
     input_ids: list[int]
     mention_tokens: list[list[int]]
     """For each actor slot, token positions of its mentions (empty if none)."""
     truncated: bool
+    targets: tuple[EncodedTarget, ...] = ()
+    """Target-marked copies, one per mentioned actor (marked input only)."""
+
+    def reads_mention(self, slot: int) -> bool:
+        """Whether the stance head sees a mention of this actor (not only the
+        sentence): false when every mention lies past the truncation."""
+        for t in self.targets:
+            if t.slot == slot:
+                return bool(t.mention_tokens)
+        return bool(self.mention_tokens[slot])
 
 
 def encode_sentence(
@@ -34,8 +68,55 @@ def encode_sentence(
     prefix: str,
     zwnj: ZwnjPolicy,
     max_length: int,
+    marked: bool = False,
 ) -> EncodedSentence:
-    """``text`` is the normalised sentence; ``spans`` are (actor, start, end) in it."""
+    """``text`` is the normalised sentence; ``spans`` are (actor, start, end) in it.
+    ``marked`` adds a target-marked copy per mentioned actor."""
+    plain = _encode(tokenizer, text, spans, prefix=prefix, zwnj=zwnj, max_length=max_length)
+    if not marked:
+        return plain
+    targets = []
+    for actor in ACTORS:
+        own = sorted((s, e) for a, s, e in spans if a == actor)
+        if not own:
+            continue
+        marked_text, marked_spans = mark_target(text, own)
+        enc = _encode(tokenizer, marked_text, [(actor, s, e) for s, e in marked_spans], prefix=prefix, zwnj=zwnj,
+                      max_length=max_length)
+        slot = ACTOR_INDEX[actor]
+        targets.append(EncodedTarget(slot, enc.input_ids, enc.mention_tokens[slot]))
+    return EncodedSentence(plain.input_ids, plain.mention_tokens, plain.truncated, tuple(targets))
+
+
+def mark_target(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with each span wrapped as ``@ span @``, and the spans (markers
+    included) in the new text. Overlapping spans are merged first."""
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, new_spans, last = [], [], 0
+    for s, e in merged:
+        out.append(text[last:s])
+        start = sum(len(x) for x in out)
+        piece = f"{TARGET_MARKER} {text[s:e]} {TARGET_MARKER}"
+        # spaces keep the marker a token of its own, away from the word's letters
+        if start and not out[-1].endswith(" "):
+            out.append(" ")
+            start += 1
+        out.append(piece)
+        new_spans.append((start, start + len(piece)))
+        if e < len(text) and text[e] != " ":
+            out.append(" ")
+        last = e
+    out.append(text[last:])
+    return "".join(out), new_spans
+
+
+def _encode(tokenizer, text: str, spans: Sequence[tuple[str, int, int]], *, prefix: str, zwnj: ZwnjPolicy,
+            max_length: int) -> EncodedSentence:
     fed, index = apply_zwnj_policy(text, zwnj)
     # where each character of `text` starts in `fed`
     first = {}
@@ -69,7 +150,10 @@ def collate(
     n_topics: int | None = None,
 ) -> dict[str, torch.Tensor]:
     """Pad a batch of encoded sentences (dicts with ``input_ids``,
-    ``mention_tokens`` and optionally ``topic_labels``/``stance_labels``)."""
+    ``mention_tokens``, optionally ``targets`` (dicts with ``slot``,
+    ``input_ids``, ``mention_tokens``) and ``topic_labels``/``stance_labels``).
+    Target-marked copies are flattened into ``target_*`` tensors, with
+    ``target_slot`` = sentence index × number of actors + actor index."""
     T = max(len(b["input_ids"]) for b in batch)
     B, A = len(batch), len(ACTORS)
     input_ids = torch.full((B, T), pad_id, dtype=torch.long)
@@ -83,6 +167,20 @@ def collate(
             if toks:
                 mention_mask[i, a, toks] = 1.0
     out = {"input_ids": input_ids, "attention_mask": attention, "mention_mask": mention_mask}
+    targets = [(i, t) for i, b in enumerate(batch) for t in (b.get("targets") or ())]
+    if targets:
+        T2 = max(len(t["input_ids"]) for _, t in targets)
+        P = len(targets)
+        out["target_input_ids"] = torch.full((P, T2), pad_id, dtype=torch.long)
+        out["target_attention_mask"] = torch.zeros((P, T2), dtype=torch.long)
+        out["target_mention_mask"] = torch.zeros((P, T2), dtype=torch.float32)
+        out["target_slot"] = torch.tensor([i * A + t["slot"] for i, t in targets], dtype=torch.long)
+        for p, (_, t) in enumerate(targets):
+            n = len(t["input_ids"])
+            out["target_input_ids"][p, :n] = torch.tensor(t["input_ids"], dtype=torch.long)
+            out["target_attention_mask"][p, :n] = 1
+            if t["mention_tokens"]:
+                out["target_mention_mask"][p, t["mention_tokens"]] = 1.0
     if "topic_labels" in batch[0]:
         out["topic_labels"] = torch.tensor([b["topic_labels"] for b in batch], dtype=torch.float32)
     if "stance_labels" in batch[0]:

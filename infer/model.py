@@ -3,6 +3,11 @@
 sentence tokens ──encoder──► hidden states ─┬─ mean over tokens ──────────► topic logits (multi-label)
                                             └─ mean over a mention's tokens
                                                ⊕ sentence vector ⊕ product ─► stance logits (per actor slot)
+
+With target-marked input (see ``features.py``) each mentioned actor's slot is
+read from its own encoder pass over the sentence with that actor's mentions
+marked, pooled the same way (marked mention ⊕ sentence ⊕ product), through
+the same stance head; topics still come from the one unmarked pass.
 """
 from __future__ import annotations
 
@@ -44,21 +49,31 @@ class TopicStanceModel(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         mention_mask: torch.Tensor,
+        target_input_ids: torch.Tensor | None = None,
+        target_attention_mask: torch.Tensor | None = None,
+        target_mention_mask: torch.Tensor | None = None,
+        target_slot: torch.Tensor | None = None,
         topic_labels: torch.Tensor | None = None,
         stance_labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         hidden = self.encode(input_ids, attention_mask)
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        sentence = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        sentence = _mean(hidden, attention_mask.unsqueeze(1)).squeeze(1)  # [B, H]
         topic_logits = self.topic_head(self.dropout(sentence))
 
-        mm = mention_mask.to(hidden.dtype)  # [B, A, T]
-        count = mm.sum(-1, keepdim=True)
-        mention = torch.einsum("bat,bth->bah", mm, hidden) / count.clamp(min=1.0)
+        mention = _mean(hidden, mention_mask)  # [B, A, H]
         sent = sentence.unsqueeze(1).expand_as(mention)
         # A slot whose mention was truncated away or not found falls back to the sentence.
-        mention = torch.where(count > 0, mention, sent)
-        features = torch.cat([sent, mention, sent * mention], dim=-1)
+        mention = torch.where(mention_mask.sum(-1, keepdim=True) > 0, mention, sent)
+        features = torch.cat([sent, mention, sent * mention], dim=-1)  # [B, A, 3H]
+        if target_input_ids is not None and target_input_ids.shape[0] > 0:
+            t_hidden = self.encode(target_input_ids, target_attention_mask)
+            t_sent = _mean(t_hidden, target_attention_mask.unsqueeze(1)).squeeze(1)  # [P, H]
+            t_mention = _mean(t_hidden, target_mention_mask.unsqueeze(1)).squeeze(1)
+            t_mention = torch.where(target_mention_mask.sum(-1, keepdim=True) > 0, t_mention, t_sent)
+            t_features = torch.cat([t_sent, t_mention, t_sent * t_mention], dim=-1)
+            B, A, F = features.shape
+            features = features.reshape(B * A, F).index_copy(0, target_slot, t_features.to(features.dtype))
+            features = features.reshape(B, A, F)
         stance_logits = self.stance_head(self.dropout(features))
 
         out = {"topic_logits": topic_logits, "stance_logits": stance_logits}
@@ -78,3 +93,10 @@ class TopicStanceModel(nn.Module):
             out["loss"] = topic_loss + stance_loss
         return out
 
+
+
+def _mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``hidden`` [N, T, H] over the tokens each row of ``mask`` [N, K, T]
+    selects → [N, K, H] (zeros where a row selects nothing)."""
+    m = mask.to(hidden.dtype)
+    return torch.einsum("nkt,nth->nkh", m, hidden) / m.sum(-1, keepdim=True).clamp(min=1.0)

@@ -213,7 +213,7 @@ class Predictor:
         stances = np.full((len(outputs), len(ACTORS), len(STANCES)), np.nan)
         for i, (p, (_, sp)) in enumerate(zip(prepared, outputs)):
             for a in p.actors:
-                if p.features.mention_tokens[ACTOR_INDEX[a]]:
+                if p.features.reads_mention(ACTOR_INDEX[a]):
                     stances[i, ACTOR_INDEX[a]] = sp[ACTOR_INDEX[a]]
         return topics, stances
 
@@ -295,8 +295,10 @@ class Predictor:
         out: list = [None] * len(enc)
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
-            batch = collate([{"input_ids": enc[i].input_ids, "mention_tokens": enc[i].mention_tokens} for i in idx],
-                            self._pad_id)
+            batch = collate([{"input_ids": enc[i].input_ids, "mention_tokens": enc[i].mention_tokens,
+                              "targets": [{"slot": t.slot, "input_ids": t.input_ids,
+                                           "mention_tokens": t.mention_tokens} for t in enc[i].targets]}
+                             for i in idx], self._pad_id)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             res = self.model(**batch)
             tl = res["topic_logits"].float().cpu().numpy()
@@ -332,7 +334,7 @@ class Predictor:
     def _actor_stance(self, actor: str, mentions: list[Mention], stance_p, p: Prepared) -> ActorStance:
         spans = [p.original_span(m) for m in mentions]
         surfaces = [p.original[s:e] for s, e in spans]
-        if not p.features.mention_tokens[ACTOR_INDEX[actor]]:
+        if not p.features.reads_mention(ACTOR_INDEX[actor]):
             # Every mention lies past the cut: the stance head would fall back to
             # the sentence vector, which is a guess, not a reading of the mention.
             return ActorStance(actor, None, None, spans, surfaces, truncated=True)

@@ -61,7 +61,8 @@ class Preparer:
     """
 
     def __init__(self, normalizer: NormalizerConfig | None = None, *, tokenizer=None, zwnj: ZwnjPolicy = "space",
-                 prefix: str = "", max_length: int = DEFAULT_MAX_LENGTH, detector: ActorDetector | None = None):
+                 prefix: str = "", max_length: int = DEFAULT_MAX_LENGTH, detector: ActorDetector | None = None,
+                 marked: bool = False):
         self.normalizer_config = normalizer or NormalizerConfig()
         self.normalizer = Normalizer(self.normalizer_config)
         # The detector only reads text normalised here (ActorDetector.find), so
@@ -71,12 +72,13 @@ class Preparer:
         self.zwnj = zwnj
         self.prefix = prefix
         self.max_length = max_length
+        self.marked = marked
 
     @classmethod
     def for_checkpoint(cls, config: CheckpointConfig, tokenizer, max_length: int | None = None) -> Preparer:
         """The preparation a checkpoint was trained with (``max_length`` may shorten it)."""
         return cls(config.normalizer, tokenizer=tokenizer, zwnj=config.zwnj, prefix=config.encoder.text_prefix,
-                   max_length=max_length or config.encoder.max_length)
+                   max_length=max_length or config.encoder.max_length, marked=config.stance_input == "marked")
 
     def normalize(self, raw: str) -> Normalized:
         """The normalised sentence, offsets into ``raw``. A line break inside one
@@ -110,5 +112,6 @@ class Preparer:
         if self.tokenizer is None:
             raise ValueError("this Preparer has no tokenizer: it prepares text and mentions only")
         features = encode_sentence(self.tokenizer, prepared.text, [(m.actor, m.start, m.end) for m in prepared.mentions],
-                                   prefix=self.prefix, zwnj=self.zwnj, max_length=self.max_length)
+                                   prefix=self.prefix, zwnj=self.zwnj, max_length=self.max_length,
+                                   marked=self.marked)
         return Prepared(prepared.original, prepared.normalized, prepared.mentions, features)

@@ -48,6 +48,10 @@ class EncoderConfig:
 class HeadConfig:
     dropout: float = 0.1
     stance_hidden: int = 384
+    stance_input: str = "pooled"
+    """``pooled``: one encoder pass per sentence, the stance head pools each
+    actor's mention tokens. ``marked``: one more pass per mentioned actor with
+    its mentions wrapped in markers (about twice the compute; see infer/features.py)."""
 
 
 @dataclass
@@ -171,6 +175,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "encoder.lora_dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "heads.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "heads.stance_hidden": (lambda v: v >= 1, "at least 1"),
+    "heads.stance_input": (lambda v: v in ("pooled", "marked"), "pooled or marked"),
     "training.epochs": (lambda v: v >= 1, "at least 1"),
     "training.batch_size": (lambda v: v >= 1, "at least 1"),
     "training.learning_rate": (lambda v: 0 < v < 1, "in (0, 1)"),

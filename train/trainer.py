@@ -145,6 +145,7 @@ def build(config, quiet: bool = False) -> Session:
         normalizer=config.normalizer,
         dropout=config.heads.dropout,
         stance_hidden=config.heads.stance_hidden,
+        stance_input=config.heads.stance_input,
     )
     preparer = Preparer.for_checkpoint(ckpt_config, tokenizer)
     train_rows, train_stats = record_features(train_records, preparer)
