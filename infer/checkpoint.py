@@ -8,8 +8,11 @@ A checkpoint folder holds:
   SHA-256 of ``model.safetensors`` (checked at load: damaged weights of the
   right size and layout would otherwise load and give NaN);
 - ``model.safetensors``: the trained weights only — the heads and the LoRA
-  matrices (merged into the pretrained encoder at load time), or, after full
-  fine-tuning, the whole encoder too;
+  matrices (merged into the pretrained encoder at load time); or, after
+  fine-tuning the layers with the word embeddings frozen (``encoder_stored =
+  "layers-fp16"``), every encoder weight but the word embeddings, in fp16 (the
+  embeddings, three quarters of e5-small, come from the preset); or, after full
+  fine-tuning, the whole encoder;
 - ``metrics.json``, ``training.toml`` (the configuration it was trained with)
   and ``README.md`` (model card), when written by the trainer.
 
@@ -41,6 +44,7 @@ from .normalize import NormalizerConfig
 FORMAT = "persian-stance-checkpoint"
 FORMAT_VERSION = 1
 STANCE_INPUTS = ("pooled", "marked")
+ENCODER_STORED = ("all", "layers-fp16")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -58,6 +62,9 @@ class CheckpointConfig:
     topic_thresholds: dict[str, float] = field(default_factory=lambda: {t: 0.5 for t in TOPICS})
     lora: dict[str, Any] | None = None
     """``{"r", "alpha", "targets": [module paths]}`` or None after full fine-tuning."""
+    encoder_stored: str | None = None
+    """What of the encoder the weights hold when ``lora`` is None: ``all``, or
+    ``layers-fp16`` (all but the word embeddings, in fp16). None with LoRA."""
     dropout: float = 0.1
     stance_hidden: int | None = None
     stance_input: str = "pooled"
@@ -82,6 +89,12 @@ class CheckpointConfig:
                 raise SettingError(f"lora.alpha must be a number above 0, not {alpha!r}")
         if not 0 <= self.dropout < 1:
             raise SettingError(f"heads.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.lora is not None:
+            self.encoder_stored = None  # LoRA checkpoints store no encoder weights
+        elif self.encoder_stored is None:
+            self.encoder_stored = "all"  # what every checkpoint without LoRA held before the field
+        if self.encoder_stored not in (None, *ENCODER_STORED):
+            raise SettingError(f"encoder_stored must be one of {', '.join(ENCODER_STORED)}, not {self.encoder_stored!r}")
         if self.stance_input not in STANCE_INPUTS:
             raise SettingError(f"heads.stance_input must be one of {', '.join(STANCE_INPUTS)}, not {self.stance_input!r}")
         if self.stance_hidden is not None and (not isinstance(self.stance_hidden, int) or self.stance_hidden < 1):
@@ -99,6 +112,7 @@ class CheckpointConfig:
             "normalizer": self.normalizer.to_dict(),
             "topic_thresholds": {t: float(self.topic_thresholds[t]) for t in TOPICS},
             "lora": self.lora,
+            **({"encoder_stored": self.encoder_stored} if self.encoder_stored not in (None, "all") else {}),
             "heads": {"dropout": self.dropout, "stance_hidden": self.stance_hidden,
                       **({"stance_input": self.stance_input} if self.stance_input != "pooled" else {})},
             **({"calibration": self.calibration.to_dict()} if not self.calibration.is_identity else {}),
@@ -124,6 +138,7 @@ class CheckpointConfig:
                 normalizer=NormalizerConfig.from_dict(d.get("normalizer", {})),
                 topic_thresholds={t: float(d["topic_thresholds"][t]) for t in TOPICS},
                 lora=d.get("lora"),
+                encoder_stored=d.get("encoder_stored"),
                 dropout=float(heads.get("dropout", 0.1)),
                 stance_hidden=heads.get("stance_hidden"),
                 stance_input=heads.get("stance_input", "pooled"),
@@ -240,7 +255,7 @@ def build_model(config: CheckpointConfig, state: dict[str, torch.Tensor], where:
     """Model and tokenizer for a checkpoint: pretrained encoder (+ merged LoRA)
     or the stored full encoder, then the heads."""
     tokenizer = load_tokenizer(config.encoder)
-    if config.lora is None:
+    if config.encoder_stored == "all":
         encoder = load_encoder(config.encoder, from_config=config.encoder_config)
     else:
         encoder = load_encoder(config.encoder)
@@ -248,7 +263,14 @@ def build_model(config: CheckpointConfig, state: dict[str, torch.Tensor], where:
     state = dict(state)
     if config.lora is not None:
         merge_lora(model.encoder, state, config.lora, where)
-    expected = {k for k in model.state_dict() if config.lora is None or not k.startswith("encoder.")}
+        expected = {k for k in model.state_dict() if not k.startswith("encoder.")}
+    elif config.encoder_stored == "layers-fp16":
+        frozen = _word_embeddings_key(model)
+        expected = {k for k in model.state_dict() if k != frozen}
+        dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+        state = {k: v.to(dtypes[k]) if k in dtypes else v for k, v in state.items()}
+    else:
+        expected = set(model.state_dict())
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - set(model.state_dict()))
     if missing or unexpected:
@@ -274,11 +296,27 @@ def _lora_key(target: str, matrix: str) -> str:
     return f"lora.{target}.{matrix}"
 
 
-def state_to_save(model: torch.nn.Module, lora: dict[str, Any] | None) -> dict[str, torch.Tensor]:
+def _word_embeddings_key(model: torch.nn.Module) -> str:
+    """The state-dict key of a TopicStanceModel's word embeddings."""
+    weight = model.encoder.get_input_embeddings().weight
+    for name, p in model.named_parameters():
+        if p is weight:
+            return name
+    raise CheckpointError("the encoder's word embeddings are not among the model's parameters")
+
+
+def state_to_save(model: torch.nn.Module, lora: dict[str, Any] | None,
+                  encoder_stored: str | None = None) -> dict[str, torch.Tensor]:
     """The weights a checkpoint stores, from a trained model: heads plus either
     the LoRA matrices of ``lora["targets"]`` (``model`` is then the peft-wrapped
-    TopicStanceModel) or, after full fine-tuning, the whole encoder."""
-    if lora is None:
+    TopicStanceModel), or after fine-tuning without LoRA the encoder: all of it,
+    or with ``encoder_stored = "layers-fp16"`` all but the (frozen) word
+    embeddings, in fp16 (the heads stay fp32: they are small)."""
+    if lora is None and encoder_stored == "layers-fp16":
+        frozen = _word_embeddings_key(model)
+        state = {k: (v.half() if k.startswith("encoder.") and v.is_floating_point() else v)
+                 for k, v in model.state_dict().items() if k != frozen}
+    elif lora is None:
         state = model.state_dict()
     else:
         base = model.get_base_model()

@@ -160,6 +160,12 @@ def build(config, quiet: bool = False) -> Session:
     if config.encoder.finetune == "lora":
         model, lora_meta = _wrap_lora(model, config.encoder)
         ckpt_config = dataclasses.replace(ckpt_config, lora=lora_meta)
+    elif config.encoder.finetune == "layers":
+        # The word embeddings are three quarters of e5-small's weights and most
+        # rows are tokens the training text never shows: frozen, they stay the
+        # preset's, and the checkpoint need not store them.
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+        ckpt_config = dataclasses.replace(ckpt_config, encoder_stored="layers-fp16")
 
     use_cuda = torch.cuda.is_available()
     bf16 = tc.mixed_precision == "bf16" or (tc.mixed_precision == "auto" and use_cuda and torch.cuda.is_bf16_supported())
@@ -279,7 +285,7 @@ def write(session: Session, fitted: Fitted, command: str = "", started: float | 
     ckpt_config = dataclasses.replace(session.checkpoint_config, topic_thresholds=fitted.thresholds)
     if fitted.calibration is not None:
         ckpt_config = dataclasses.replace(ckpt_config, calibration=fitted.calibration)
-    state = state_to_save(session.model, ckpt_config.lora)
+    state = state_to_save(session.model, ckpt_config.lora, ckpt_config.encoder_stored)
     peak_mb = _peak_memory_mb()
     use_cuda = torch.cuda.is_available()
     stats = session.feature_stats
@@ -451,7 +457,9 @@ def model_card(config, ckpt_config, metrics, train_files, dev_files, command: st
     tr = metrics["training"]
     th = ", ".join(f"{t} {ckpt_config.topic_thresholds[t]:.2f}" for t in TOPICS)
     finetune = (f"LoRA r={config.encoder.lora_r}, alpha={config.encoder.lora_alpha} on "
-                f"{len(ckpt_config.lora['targets'])} linear layers" if ckpt_config.lora else "full fine-tuning")
+                f"{len(ckpt_config.lora['targets'])} linear layers" if ckpt_config.lora
+                else "fine-tuned layers, word embeddings frozen, stored in fp16"
+                if ckpt_config.encoder_stored == "layers-fp16" else "full fine-tuning")
     return f"""# persian-stance checkpoint
 
 Sentence-level topics ({", ".join(TOPICS)}) and stance ({", ".join(STANCES)}) toward the
