@@ -1,0 +1,32 @@
+"""EnsemblePredictor: the members' calibrated probabilities, averaged."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from persian_stance.infer.ensemble import EnsemblePredictor
+from persian_stance.infer.errors import SettingError
+from persian_stance.infer.predictor import Predictor
+
+from conftest import TINY_RECORDS as RECORDS
+
+
+def test_ensemble_averages_member_probabilities(tiny_checkpoint, monkeypatch):
+    a, b = Predictor.load(tiny_checkpoint, device="cpu"), Predictor.load(tiny_checkpoint, device="cpu")
+    texts = [r[0] for r in RECORDS[:4]]
+    topics_a, stances_a = a.predict_proba(texts)
+    shifted = lambda prepared, on_batch=None: [(np.clip(t + 0.2, 0, 1), s * 0.5)  # noqa: E731
+                                              for t, s in Predictor._forward(a, prepared)]
+    monkeypatch.setattr(b, "_forward", shifted)
+    topics_e, stances_e = EnsemblePredictor([a, b]).predict_proba(texts)
+    np.testing.assert_allclose(topics_e, (topics_a + np.clip(topics_a + 0.2, 0, 1)) / 2, atol=1e-6)
+    np.testing.assert_allclose(stances_e, stances_a * 0.75, atol=1e-6, equal_nan=True)
+
+
+def test_ensemble_refuses_members_that_read_different_tokens(tiny_checkpoint):
+    a, b = Predictor.load(tiny_checkpoint, device="cpu"), Predictor.load(tiny_checkpoint, device="cpu")
+    b.config = dataclasses.replace(b.config, zwnj="marker" if a.config.zwnj != "marker" else "space")
+    with pytest.raises(SettingError, match="must share"):
+        EnsemblePredictor([a, b])
+    with pytest.raises(SettingError, match="at least one"):
+        EnsemblePredictor([])
