@@ -334,6 +334,38 @@ def state_to_save(model: torch.nn.Module, lora: dict[str, Any] | None,
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
+def load_for_training(model: torch.nn.Module, path: str | Path, config: "CheckpointConfig") -> None:
+    """Start a model about to be trained from a checkpoint's trained weights: the
+    reverse of :func:`state_to_save` (LoRA matrices into the peft-wrapped model's
+    adapters, heads into its trained copies; or the stored encoder weights).
+    ``config`` is the new run's checkpoint config; the two must match in encoder,
+    fine-tuning mode, LoRA shape and stance input."""
+    old = read_config(path)
+    same = (old.encoder.name == config.encoder.name and old.lora == config.lora
+            and old.encoder_stored == config.encoder_stored and old.stance_input == config.stance_input
+            and old.stance_hidden == config.stance_hidden)
+    if not same:
+        raise CheckpointError(f"{path}: cannot start training from it: its encoder, fine-tuning mode, LoRA "
+                              "settings, stance input or head size differ from this configuration's")
+    state = read_weights(path, old.weights_sha256)
+    if config.lora is None:
+        dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+        model.load_state_dict({k: v.to(dtypes[k]) for k, v in state.items()}, strict=False)
+        return
+    base = model.get_base_model()
+    modules = dict(base.encoder.named_modules())
+    with torch.no_grad():
+        for target in config.lora["targets"]:
+            modules[target].lora_A["default"].weight.copy_(state[_lora_key(target, "A")])
+            modules[target].lora_B["default"].weight.copy_(state[_lora_key(target, "B")])
+        for head in ("topic_head", "stance_head"):
+            own = {k[len(head) + 1:]: v for k, v in state.items() if k.startswith(head + ".")}
+            wrapper = getattr(base, head)
+            for module in (wrapper.modules_to_save["default"], wrapper.original_module) \
+                    if hasattr(wrapper, "modules_to_save") else (wrapper,):
+                module.load_state_dict(own)
+
+
 def merge_lora(encoder: torch.nn.Module, state: dict[str, torch.Tensor], lora: dict[str, Any], where: str) -> None:
     """W ← W + (alpha / r) · B A for every adapted linear layer (peft's scaling);
     pops the LoRA tensors from ``state``. Merged weights cost nothing at inference."""

@@ -193,3 +193,29 @@ def test_interrupted_save_leaves_the_old_checkpoint(trained, tmp_path, monkeypat
         ck.save_checkpoint(target, config, state)
     load_checkpoint(target)  # still complete and loadable
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".target")]
+
+
+@pytest.mark.slow
+def test_training_can_start_from_a_checkpoint(tiny, tiny_checkpoint, tmp_path):
+    """training.init_from loads a checkpoint's LoRA and heads: with no training
+    at all (learning rates 0) the new checkpoint predicts what the old one did."""
+    root, data, encoder = tiny
+    config = tiny_config(root, data, encoder, "lora", tmp_path / "ckpt")
+    config.training.init_from = str(tiny_checkpoint)
+    config.training.epochs = 1
+    config.training.learning_rate = 0.0
+    config.training.head_learning_rate = 0.0
+    config.training.calibrate = False
+    config.output.work_dir = str(tmp_path / "work")
+    out = train(config, quiet=True)
+    texts = [r[0] for r in RECORDS]
+    old, new = Predictor.load(tiny_checkpoint), Predictor.load(out)
+    prepared = [old.preparer.prepare(t) for t in texts]
+    for (t0, s0), (t1, s1) in zip(old.logits(prepared), new.logits(prepared)):
+        np.testing.assert_allclose(t1, t0, atol=1e-5)
+        np.testing.assert_allclose(s1, s0, atol=1e-5)
+    bad = tiny_config(root, data, encoder, "full", tmp_path / "ckpt2")
+    bad.training.init_from = str(tiny_checkpoint)
+    bad.output.work_dir = str(tmp_path / "work2")
+    with pytest.raises(CheckpointError, match="cannot start training from it"):
+        train(bad, quiet=True)

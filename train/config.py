@@ -89,6 +89,10 @@ class TrainingConfig:
     stance_rule: str = "argmax"
     """``argmax``, or ``prior``: also fit a per-class stance bias for macro-F1 on dev."""
     logging_steps: int = 20
+    init_from: str = ""
+    """A checkpoint folder whose trained weights start this run (same encoder,
+    fine-tuning mode, LoRA shape and stance input): e.g. one more epoch on
+    real-news text only after mixed training. Empty: the pretrained encoder."""
 
 
 @dataclass

@@ -166,6 +166,11 @@ def build(config, quiet: bool = False) -> Session:
         # preset's, and the checkpoint need not store them.
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
         ckpt_config = dataclasses.replace(ckpt_config, encoder_stored="layers-fp16")
+    if tc.init_from:
+        from persian_stance.infer.checkpoint import load_for_training
+
+        load_for_training(model, tc.init_from, ckpt_config)
+        log.info("trained weights loaded from %s", tc.init_from)
 
     use_cuda = torch.cuda.is_available()
     bf16 = tc.mixed_precision == "bf16" or (tc.mixed_precision == "auto" and use_cuda and torch.cuda.is_bf16_supported())
