@@ -339,14 +339,15 @@ def load_for_training(model: torch.nn.Module, path: str | Path, config: "Checkpo
     reverse of :func:`state_to_save` (LoRA matrices into the peft-wrapped model's
     adapters, heads into its trained copies; or the stored encoder weights).
     ``config`` is the new run's checkpoint config; the two must match in encoder,
-    fine-tuning mode, LoRA shape and stance input."""
+    fine-tuning mode, LoRA shape and head size. The stance input may differ (the
+    same weights read pooled or marked input), so a pooled model can be
+    trained further on marked input."""
     old = read_config(path)
     same = (old.encoder.name == config.encoder.name and old.lora == config.lora
-            and old.encoder_stored == config.encoder_stored and old.stance_input == config.stance_input
-            and old.stance_hidden == config.stance_hidden)
+            and old.encoder_stored == config.encoder_stored and old.stance_hidden == config.stance_hidden)
     if not same:
         raise CheckpointError(f"{path}: cannot start training from it: its encoder, fine-tuning mode, LoRA "
-                              "settings, stance input or head size differ from this configuration's")
+                              "settings or head size differ from this configuration's")
     state = read_weights(path, old.weights_sha256)
     if config.lora is None:
         dtypes = {k: v.dtype for k, v in model.state_dict().items()}

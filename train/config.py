@@ -91,7 +91,7 @@ class TrainingConfig:
     logging_steps: int = 20
     init_from: str = ""
     """A checkpoint folder whose trained weights start this run (same encoder,
-    fine-tuning mode, LoRA shape and stance input): e.g. one more epoch on
+    fine-tuning mode, LoRA shape and head size; the stance input may differ): e.g. one more epoch on
     real-news text only after mixed training. Empty: the pretrained encoder."""
 
 
