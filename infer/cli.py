@@ -124,9 +124,9 @@ def check_out(out: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from .errors import UserError
     from .inputs import InputOptions, iter_items
-    from .outputs import RECORD_FIELDS, Writer, error_record, id_key, sentence_record
+    from .outputs import RECORD_FIELDS, Writer
     from .predictor import DEFAULT_BATCH_SIZE, device_type, resolve_device
-    from .workers import available_cores, default_workers, threads_per_worker
+    from .workers import available_cores, default_workers, group_items, group_records, threads_per_worker
 
     kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
     clash = [f for f in kept if f in RECORD_FIELDS]
@@ -192,25 +192,20 @@ def run(args: argparse.Namespace) -> int:
         def write(group: list, outcome: tuple) -> None:
             """Write a labelled group, each article whole; when the labelling was
             stopped midway, only its error records, and none of the articles begun."""
-            status, value = outcome
-            if status == "nonfinite":
-                # Which article of the group gave NaN is not known; none of them is written.
-                for item, _ in group:
-                    item.error = item.error or f"not labelled: {value} (in the batch that held this item)"
-            for k, (item, sents) in enumerate(group):
+            for item, block in group_records(group, outcome):
+                writer.write_block(block)
                 if item.error:
-                    writer.write_block([error_record(item)])
                     errors[_reason(item.error)] += 1
                     counts["failed"] += 1
-                elif status == "ok":
-                    writer.write_block([sentence_record(item, r) for r in value[k]])
+                else:
                     counts["articles"] += 1
-                    counts["sentences"] += len(sents)
+                    counts["sentences"] += len(block)
             if progress is not None:
                 progress.set_postfix_str(f"{counts['articles']} items labelled, {counts['failed']} failed")
 
-        groups = _groups(iter_items(args.inputs, opts), labeller.segment, args, fmt, skip, counts,
-                         batch_size * 4, lambda: stop.requested)
+        items = _unique(iter_items(args.inputs, opts), fmt, skip, counts)
+        groups = group_items(items, labeller.segment, batch_size * 4, split=not args.sentences,
+                             dedupe=not args.keep_duplicates, stopped=lambda: stop.requested)
         for group, outcome in labeller.label(groups, on_batch, lambda: stop.requested):
             write(group, outcome)
     finally:
@@ -235,23 +230,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts["failed"] else 0
 
 
-def _groups(items, segment, args: argparse.Namespace, fmt: str, skip: set[str], counts: Counter, chunk: int,
-            stopped) -> Iterator[list]:
-    """The items to label, in input order, as groups of ``(item, sentences)``
-    labelled together: a few batches' worth of sentences per group keeps
-    padding low. The groups depend on the input and ``chunk`` only, never on
-    the number of workers, so every worker count computes the same batches.
-    Duplicate ids become error records; ids done in a resumed output are skipped."""
+def _unique(items, fmt: str, skip: set[str], counts: Counter) -> Iterator:
+    """The items in input order, a repeated id made an error record (never a
+    skip: the output could not tell the two apart, and --resume would take the
+    second for done), the ids done in a resumed output left out."""
     from .outputs import id_key
 
     seen: dict[str, tuple] = {}  # id key → (where this run first met it, the id as it was there)
-    pending: list = []
-    buffered = 0
     for item in items:
         key = id_key(item.id, fmt)
         if key in seen:
-            # An error, never a skip: the output could not tell the two apart,
-            # and --resume would take the second for done.
             where, first = seen[key]
             also = "" if first == item.id else f" as {first!r}; a CSV cell cannot tell them apart: write JSON Lines"
             item.error, item.text = f"duplicate id {item.id!r} (first at {where}{also})", None
@@ -260,25 +248,7 @@ def _groups(items, segment, args: argparse.Namespace, fmt: str, skip: set[str], 
             if key in skip:
                 counts["skipped"] += 1
                 continue
-        sents = []
-        if not item.error:
-            sents = segment(item.text, split=not args.sentences, dedupe=not args.keep_duplicates)
-            if not sents:
-                item.error = "no sentences left after boilerplate removal"
-        item.text = None  # segmented: the sentences carry the text, and a worker needs no second copy
-        if pending and buffered + len(sents) > chunk:
-            # a long article waits for no one, and no one waits for it
-            yield pending
-            pending, buffered = [], 0
-        pending.append((item, sents))
-        buffered += len(sents)
-        if buffered >= chunk:
-            yield pending
-            pending, buffered = [], 0
-        if stopped():
-            break
-    if pending:
-        yield pending
+        yield item
 
 
 class _InProcess:

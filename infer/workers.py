@@ -82,6 +82,57 @@ def label_group(predictor, sentences: Sequence[Sequence], chunk: int,
     return labelled
 
 
+def group_items(items: Iterable, segment: Callable[..., list], chunk: int, *, split: bool = True,
+                dedupe: bool = True, stopped: Callable[[], bool] = lambda: False) -> Iterator[list]:
+    """``items`` (``Item``s, in input order) cut into sentences by ``segment``
+    and gathered into groups of ``(item, sentences)`` labelled together: a few
+    batches' worth of sentences (``chunk``) per group keeps padding low. The
+    groups depend on the input and ``chunk`` only, never on the number of
+    workers, so every worker count computes the same batches. An item that
+    leaves no sentence becomes an error record; ends after the group in
+    progress once ``stopped()``."""
+    pending: list = []
+    buffered = 0
+    for item in items:
+        sents = []
+        if not item.error:
+            sents = segment(item.text, split=split, dedupe=dedupe)
+            if not sents:
+                item.error = "no sentences left after boilerplate removal"
+        item.text = None  # segmented: the sentences carry the text, and a worker needs no second copy
+        if pending and buffered + len(sents) > chunk:
+            # a long article waits for no one, and no one waits for it
+            yield pending
+            pending, buffered = [], 0
+        pending.append((item, sents))
+        buffered += len(sents)
+        if buffered >= chunk:
+            yield pending
+            pending, buffered = [], 0
+        if stopped():
+            break
+    if pending:
+        yield pending
+
+
+def group_records(group: list, outcome: tuple) -> Iterator[tuple[object, list[dict]]]:
+    """The output records of a labelled group, per item: ``(item, records)``,
+    an item's records written together. ``outcome`` is ``("ok", results per
+    item)``, ``("nonfinite", message)`` (no item's labels are written: which one
+    gave NaN is not known) or ``("stopped", None)`` (only the error records)."""
+    from .outputs import error_record, sentence_record
+
+    status, value = outcome
+    if status == "nonfinite":
+        for item, _ in group:
+            item.error = item.error or f"not labelled: {value} (in the batch that held this item)"
+    for k, (item, _) in enumerate(group):
+        if item.error:
+            yield item, [error_record(item)]
+        elif status == "ok":
+            yield item, [sentence_record(item, r) for r in value[k]]
+
+
 # Messages a worker sends the parent, on one queue:
 #   ("ready", pid)            model loaded
 #   ("progress", n)           a forward pass of n sentences is done
