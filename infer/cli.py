@@ -53,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="CPU threads for torch, per worker (default: the cores divided among the workers)")
     p.add_argument("--workers", type=_int_in(1),
                    help="processes labelling at once, each with its own model and share of the threads "
-                        "(default: one per 2 cores on the CPU, one on a GPU); the output is the same")
+                        "(default: one per core, as many as memory holds at 1.5 GB each; one on a GPU or "
+                        "for a single article); the output is the same")
     p.add_argument("--device", choices=["cpu", "cuda"],
                    help="where the model runs (default: cuda when torch sees a GPU, unless --quantize)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
@@ -126,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     from .inputs import InputOptions, iter_items
     from .outputs import RECORD_FIELDS, Writer
     from .predictor import DEFAULT_BATCH_SIZE, device_type, resolve_device
-    from .workers import available_cores, default_workers, group_items, group_records, threads_per_worker
+    from .workers import (available_cores, available_memory, default_workers, group_items, group_records,
+                          threads_per_worker)
 
     kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
     clash = [f for f in kept if f in RECORD_FIELDS]
@@ -150,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
     if args.precision == "fp16" and device_type(device) != "cuda":
         raise UserError("--precision fp16 needs --device cuda; on the CPU use bf16 or fp32")
     cores = available_cores()
-    workers = args.workers or default_workers(cores, device_type(device))
+    one_article = len(args.inputs) == 1 and (args.inputs[0] == "-" or args.inputs[0].lower().endswith(".txt"))
+    workers = args.workers or default_workers(cores, device_type(device), memory=available_memory(),
+                                              one_article=one_article)
     threads = args.threads or (threads_per_worker(cores, workers) if device_type(device) == "cpu" else None)
     batch_size = args.batch_size or DEFAULT_BATCH_SIZE[device_type(device)]
     counts: Counter = Counter()

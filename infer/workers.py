@@ -38,24 +38,42 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-THREADS_PER_WORKER = 2
-"""The default split gives each worker this many threads (see
-:func:`default_workers`)."""
+WORKER_MEMORY = 1.5 * 2 ** 30
+"""Memory to leave each worker: the e5-small model, its activations and the
+interpreter took about 1.0 GB of resident memory per worker when measured."""
 
 
-def default_workers(cores: int, device: str) -> int:
-    """How many worker processes ``--workers`` defaults to.
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
-    One on a GPU (one process feeds it). On the CPU one worker per
-    ``THREADS_PER_WORKER`` cores: on the 2-core machine this was measured on,
-    1 worker × 2 threads labelled as fast as 2 workers × 1 thread (within the
-    noise, ``docs/RESULTS.md``) and starts once, with one model in memory, so
-    splitting further is left to machines with more cores, where one process
-    leaves most of them idle.
+
+def default_workers(cores: int, device: str, *, memory: int | None = None, one_article: bool = False) -> int:
+    """How many worker processes ``--workers`` defaults to: one per core, each
+    with one thread, as many as ``memory`` (available bytes) holds.
+
+    Measured on the 2-core machine (``docs/RESULTS.md``, "Labelling on every
+    core"): 2 workers × 1 thread labelled 1.7× faster end to end than 1 worker
+    × 2 threads. One process with two threads loses most when other jobs share
+    the cores — a thread that waits for the CPU holds up its partner at every
+    operation — while independent processes do not wait for each other.
+
+    One worker on a GPU (one process feeds it), and for a single article
+    (``one_article``): starting more would cost more than it saves.
     """
-    if device != "cpu":
+    if device != "cpu" or one_article:
         return 1
-    return max(1, cores // THREADS_PER_WORKER)
+    workers = cores
+    if memory is not None:
+        workers = min(workers, int(memory // WORKER_MEMORY))
+    return max(1, workers)
 
 
 def threads_per_worker(cores: int, workers: int) -> int:

@@ -154,8 +154,12 @@ def test_a_worker_that_cannot_load_the_model_stops_the_run_before_writing(tiny_c
 
 
 def test_default_split():
-    assert default_workers(2, "cpu") == 1 and threads_per_worker(2, 1) == 2
-    assert default_workers(16, "cpu") == 8 and threads_per_worker(16, 8) == 2
-    assert default_workers(1, "cpu") == 1 and threads_per_worker(1, 1) == 1
+    gb = 2 ** 30
+    assert default_workers(2, "cpu") == 2 and threads_per_worker(2, 2) == 1
+    assert default_workers(16, "cpu", memory=64 * gb) == 16
+    assert default_workers(16, "cpu", memory=6 * gb) == 4  # 1.5 GB each
+    assert default_workers(16, "cpu", memory=gb) == 1  # never none
+    assert default_workers(16, "cpu", one_article=True) == 1
     assert default_workers(16, "cuda") == 1
+    assert threads_per_worker(16, 4) == 4
     assert threads_per_worker(2, 3) == 1  # more workers than cores: one thread each, never zero
