@@ -28,6 +28,7 @@ from .cli import _int_in
 from .encoders import MAX_LENGTH_RANGE
 
 JSONL_SUFFIXES = ("jsonl", "ndjson")
+LIGHT_CPUS = 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -114,7 +115,7 @@ def label_ray(inputs: list[str] | str, out: str | Path, *, input_format: str = "
     import ray.data
     from ray.data.datasource import BlockBasedFileDatasink
 
-    from .inputs import InputOptions, _from_stream, item_from_record
+    from .inputs import InputOptions, Item, _from_stream, item_from_record
 
     inputs = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
     out = str(out)
@@ -130,22 +131,38 @@ def label_ray(inputs: list[str] | str, out: str | Path, *, input_format: str = "
     opts = InputOptions(id_field=id_field, text_field=text_field, encoding=encoding, max_chars=max_chars,
                         keep_fields=tuple(keep_fields))
 
+    # Reading, parsing and writing are light next to the model: they ask Ray for
+    # no CPU, so that actors holding every CPU (--actors × --threads = the
+    # cluster's CPUs) do not wait forever for input no task may be scheduled to
+    # read (measured: 2 actors on a 2-CPU Ray, with 1 CPU per read task, hung).
+    light = {"num_cpus": LIGHT_CPUS}
     if input_format == "jsonl":
-        ds = ray.data.read_binary_files(inputs, include_paths=True, file_extensions=list(JSONL_SUFFIXES))
+        ds = ray.data.read_binary_files(inputs, include_paths=True, file_extensions=list(JSONL_SUFFIXES),
+                                        ray_remote_args=light)
 
         def to_items(row: dict) -> list[dict]:
             return _item_rows(_from_stream(row["bytes"], row["path"], opts, row["path"], suffix=".jsonl"))
 
-        ds = ds.flat_map(to_items)
+        ds = ds.flat_map(to_items, **light)
     elif input_format == "parquet":
-        ds = ray.data.read_parquet(inputs, include_paths=True, file_extensions=["parquet"])
+        # Read as whole files too (not read_parquet, whose file-listing task asks
+        # for a full CPU that actors holding every CPU never leave it).
+        ds = ray.data.read_binary_files(inputs, include_paths=True, file_extensions=["parquet"],
+                                        ray_remote_args=light)
 
-        def to_items(batch) -> dict:
-            rows = batch.to_pylist()
-            items = [item_from_record(r, r["path"], None, None, opts) for r in rows]
-            return {"item": [row["item"] for row in _item_rows(items)]}
+        def to_items(row: dict) -> list[dict]:
+            import io
 
-        ds = ds.map_batches(to_items, batch_format="pyarrow")
+            import pyarrow.parquet as pq
+
+            path = row["path"]
+            try:
+                records = pq.read_table(io.BytesIO(row["bytes"])).to_pylist()
+            except Exception as e:  # noqa: BLE001 — a damaged shard is one error record, as a bad file is
+                return _item_rows([Item(id=path, file=path, line=None, error=f"not a readable Parquet file: {e}")])
+            return _item_rows(item_from_record(r, path, None, None, opts) for r in records)
+
+        ds = ds.flat_map(to_items, **light)
     else:
         raise ValueError(f"input_format must be jsonl or parquet, not {input_format!r}")
 
@@ -167,7 +184,7 @@ def label_ray(inputs: list[str] | str, out: str | Path, *, input_format: str = "
             text = "".join(line + "\n" for line in block.to_pandas()["record"])
             file.write(text.encode("utf-8"))
 
-    labelled.write_datasink(_JsonLines(out))
+    labelled.write_datasink(_JsonLines(out), ray_remote_args=light)
     files = sorted(Path(out).glob("*.jsonl")) if "://" not in out else []
     records = errors = 0
     for f in files:
