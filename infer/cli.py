@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 from .encoders import MAX_LENGTH_RANGE
 
@@ -42,12 +43,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(their error records are replaced)")
     p.add_argument("--skip-failed", action="store_true",
                    help="with --resume, skip the ids that failed too (keep their error records)")
-    p.add_argument("--batch-size", type=_int_in(1), default=16, help="sentences per forward pass (default: 16)")
+    p.add_argument("--batch-size", type=_int_in(1),
+                   help="sentences per forward pass (default: 16 on the CPU, 128 on a GPU)")
     p.add_argument("--max-length", type=_int_in(*MAX_LENGTH_RANGE),
                    help="maximum tokens per sentence (default: the model's)")
     p.add_argument("--max-chars", type=_int_in(1), default=200_000, help="longest article accepted (default: 200000)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (CPU): faster, smaller")
-    p.add_argument("--threads", type=_int_in(1), help="CPU threads for torch")
+    p.add_argument("--threads", type=_int_in(1),
+                   help="CPU threads for torch, per worker (default: the cores divided among the workers)")
+    p.add_argument("--workers", type=_int_in(1),
+                   help="processes labelling at once, each with its own model and share of the threads "
+                        "(default: one per core, as many as memory holds at 1.5 GB each; one on a GPU or "
+                        "for a single article); the output is the same")
+    p.add_argument("--device", choices=["cpu", "cuda"],
+                   help="where the model runs (default: cuda when torch sees a GPU, unless --quantize)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="autocast dtype of the forward pass (default auto: fp16 on cuda, fp32 on the CPU)")
     p.add_argument("--keep-duplicates", action="store_true", help="label sentences repeated within an article")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -114,8 +125,10 @@ def check_out(out: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from .errors import UserError
     from .inputs import InputOptions, iter_items
-    from .outputs import RECORD_FIELDS, ExistingOutput, Writer, error_record, id_key, sentence_record
-    from .predictor import NonFiniteOutput, Predictor
+    from .outputs import RECORD_FIELDS, Writer
+    from .predictor import DEFAULT_BATCH_SIZE, device_type, resolve_device
+    from .workers import (available_cores, available_memory, default_workers, group_items, group_records,
+                          threads_per_worker)
 
     kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
     clash = [f for f in kept if f in RECORD_FIELDS]
@@ -126,113 +139,88 @@ def run(args: argparse.Namespace) -> int:
     check_out(args.out)  # before the model loads: a wrong --out should not cost a model load
     if args.skip_failed and not args.resume:
         raise UserError("--skip-failed is a choice of --resume; give both")
+    # Device, precision and the worker split are checked before anything loads.
+    try:
+        device = resolve_device(args.device, quantize=args.quantize)
+    except UserError as e:
+        raise UserError(f"--device: {e}") from None
+    if args.quantize and args.precision not in ("auto", "fp32"):
+        raise UserError(f"--quantize computes in int8 and fp32; --precision {args.precision} does not apply")
+    if device_type(device) != "cpu" and (args.workers or 1) > 1:
+        raise UserError(f"--workers {args.workers} is for the CPU: one process feeds the GPU ({device}); "
+                        "leave out --workers, or use --device cpu")
+    if args.precision == "fp16" and device_type(device) != "cuda":
+        raise UserError("--precision fp16 needs --device cuda; on the CPU use bf16 or fp32")
+    cores = available_cores()
+    one_article = len(args.inputs) == 1 and (args.inputs[0] == "-" or args.inputs[0].lower().endswith(".txt"))
+    workers = args.workers or default_workers(cores, device_type(device), memory=available_memory(),
+                                              one_article=one_article)
+    threads = args.threads or (threads_per_worker(cores, workers) if device_type(device) == "cpu" else None)
+    batch_size = args.batch_size or DEFAULT_BATCH_SIZE[device_type(device)]
     counts: Counter = Counter()
     fmt = args.format or ("csv" if str(args.out).lower().endswith(".csv") else "jsonl")
     opts = InputOptions(id_field=args.id_field, text_field=args.text_field, encoding=args.encoding,
                         input_format=args.input_format, max_chars=args.max_chars, keep_fields=kept)
     skip, counts["retried"] = _resume(args, fmt, kept, opts) if args.resume and args.out != "-" else (set(), 0)
     t0 = time.time()
-    # transformers draws its own per-tensor loading bar; ours reports the load time.
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    predictor = Predictor.load(args.model, batch_size=args.batch_size, max_length=args.max_length,
-                               quantize=args.quantize, threads=args.threads)
-    print(f"model {args.model} loaded in {time.time() - t0:.1f} s", file=sys.stderr)
-    writer = Writer(args.out, fmt, append=args.resume, kept_fields=kept)
+    load = dict(path_or_preset=args.model, device=device, batch_size=batch_size, max_length=args.max_length,
+                quantize=args.quantize, threads=threads, precision=args.precision)
     stop = _Stop()
     old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    errors: Counter = Counter()
+    labeller = None
+    writer = None
     progress = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        # Counted in sentences, per forward pass: one long article moves the bar too.
-        progress = tqdm(unit=" sentences", file=sys.stderr, dynamic_ncols=True)
-    t_start = time.time()
-    # Items waiting to be labelled together, with their sentences; a few batches'
-    # worth of sentences per pass keeps padding low.
-    pending: list = []
-    chunk = args.batch_size * 4
-
-    def on_batch(n: int) -> None:
-        if progress is not None:
-            progress.update(n)
-        if stop.requested:
-            raise _Interrupted
-
-    def flush() -> None:
-        """Label the pending items and write each whole; when stopped midway,
-        write only the error records, and none of the articles begun."""
-        work = [(k, s) for k, (item, sents) in enumerate(pending) if not item.error for s in sents]
-        labelled: dict[int, list] = {k: [] for k, (item, _) in enumerate(pending) if not item.error}
-        interrupted = False
-        try:
-            # In slices, so that one huge article is never prepared or labelled
-            # in a single call that a stop request cannot interrupt.
-            for b in range(0, len(work), chunk):
-                part = work[b:b + chunk]
-                [result] = predictor.predict_segmented([[s for _, s in part]], on_batch=on_batch)
-                for (k, _), r in zip(part, result.sentences):
-                    labelled[k].append(r)
-        except _Interrupted:
-            interrupted = True
-        except NonFiniteOutput as e:
-            # Which article of the slice gave NaN is not known; none of them is written.
-            for item, _ in pending:
-                item.error = item.error or f"not labelled: {e} (in the batch that held this item)"
-        for k, (item, sents) in enumerate(pending):
-            if item.error:
-                writer.write_block([error_record(item)])
-                errors[_reason(item.error)] += 1
-                counts["failed"] += 1
-            elif not interrupted:
-                writer.write_block([sentence_record(item, r) for r in labelled[k]])
-                counts["articles"] += 1
-                counts["sentences"] += len(sents)
-        if progress is not None:
-            progress.set_postfix_str(f"{counts['articles']} items labelled, {counts['failed']} failed")
-        pending.clear()
-
-    seen: dict[str, tuple] = {}  # id key → (where this run first met it, the id as it was there)
     try:
-        buffered = 0
-        for item in iter_items(args.inputs, opts):
-            key = id_key(item.id, fmt)
-            if key in seen:
-                # An error, never a skip: the output could not tell the two apart,
-                # and --resume would take the second for done.
-                where, first = seen[key]
-                also = "" if first == item.id else f" as {first!r}; a CSV cell cannot tell them apart: write JSON Lines"
-                item.error, item.text = f"duplicate id {item.id!r} (first at {where}{also})", None
-            else:
-                seen[key] = (item.file if item.line is None else f"{item.file}:{item.line}", item.id)
-                if key in skip:
-                    counts["skipped"] += 1
-                    continue
-            sents = []
-            if not item.error:
-                sents = predictor.segment(item.text, split=not args.sentences, dedupe=not args.keep_duplicates)
-                if not sents:
-                    item.error = "no sentences left after boilerplate removal"
-            if pending and buffered + len(sents) > chunk:
-                # a long article waits for no one, and no one waits for it
-                flush()
-                buffered = 0
-            pending.append((item, sents))
-            buffered += len(sents)
-            if buffered >= chunk:
-                flush()
-                buffered = 0
+        labeller = _InProcess(load) if workers == 1 else _Workers(load, workers, batch_size * 4)
+        if not labeller.start(lambda: stop.requested):
+            print("stopped before the model was loaded; nothing was written", file=sys.stderr)
+            return 130
+        where = f"on {device}" if workers == 1 else f"in {workers} workers × {threads} thread(s)"
+        print(f"model {args.model} loaded {where} in {time.time() - t0:.1f} s", file=sys.stderr)
+        # Opened only now: a model that does not load must not cost the user an emptied --out.
+        writer = Writer(args.out, fmt, append=args.resume, kept_fields=kept)
+        errors: Counter = Counter()
+        if not args.no_progress:
+            from tqdm import tqdm
+
+            # Counted in sentences, per forward pass: one long article moves the bar too.
+            progress = tqdm(unit=" sentences", file=sys.stderr, dynamic_ncols=True)
+        t_start = time.time()
+
+        def on_batch(n: int) -> None:
+            if progress is not None:
+                progress.update(n)
             if stop.requested:
-                break
-        flush()
+                raise _Interrupted
+
+        def write(group: list, outcome: tuple) -> None:
+            """Write a labelled group, each article whole; when the labelling was
+            stopped midway, only its error records, and none of the articles begun."""
+            for item, block in group_records(group, outcome):
+                writer.write_block(block)
+                if item.error:
+                    errors[_reason(item.error)] += 1
+                    counts["failed"] += 1
+                else:
+                    counts["articles"] += 1
+                    counts["sentences"] += len(block)
+            if progress is not None:
+                progress.set_postfix_str(f"{counts['articles']} items labelled, {counts['failed']} failed")
+
+        items = _unique(iter_items(args.inputs, opts), fmt, skip, counts)
+        groups = group_items(items, labeller.segment, batch_size * 4, split=not args.sentences,
+                             dedupe=not args.keep_duplicates, stopped=lambda: stop.requested)
+        for group, outcome in labeller.label(groups, on_batch, lambda: stop.requested):
+            write(group, outcome)
     finally:
         for s, h in old_handlers.items():
             signal.signal(s, h)
         if progress is not None:
             progress.close()
-        writer.close()
+        if writer is not None:
+            writer.close()
+        if labeller is not None:
+            labeller.close(now=stop.requested)
     elapsed = time.time() - t_start
     summary = (f"{counts['articles']} item(s) labelled, {counts['sentences']} sentences "
                f"({counts['sentences'] / max(elapsed, 1e-9):.1f} sent/s), {counts['failed']} failed, "
@@ -244,6 +232,109 @@ def run(args: argparse.Namespace) -> int:
         print(f"stopped early; {args.out} holds every finished item (use --resume to continue)", file=sys.stderr)
         return 130
     return 1 if counts["failed"] else 0
+
+
+def _unique(items, fmt: str, skip: set[str], counts: Counter) -> Iterator:
+    """The items in input order, a repeated id made an error record (never a
+    skip: the output could not tell the two apart, and --resume would take the
+    second for done), the ids done in a resumed output left out."""
+    from .outputs import id_key
+
+    seen: dict[str, tuple] = {}  # id key → (where this run first met it, the id as it was there)
+    for item in items:
+        key = id_key(item.id, fmt)
+        if key in seen:
+            where, first = seen[key]
+            also = "" if first == item.id else f" as {first!r}; a CSV cell cannot tell them apart: write JSON Lines"
+            item.error, item.text = f"duplicate id {item.id!r} (first at {where}{also})", None
+        else:
+            seen[key] = (item.file if item.line is None else f"{item.file}:{item.line}", item.id)
+            if key in skip:
+                counts["skipped"] += 1
+                continue
+        yield item
+
+
+class _InProcess:
+    """Labels in this process (``--workers 1``): no second model load, no
+    start-up of other processes, the first label soonest."""
+
+    def __init__(self, load: dict):
+        self.load = load
+        self.predictor = None
+
+    def start(self, stopped) -> bool:
+        # transformers draws its own per-tensor loading bar; ours reports the load time.
+        from transformers.utils import logging as hf_logging
+
+        from .predictor import Predictor
+
+        hf_logging.disable_progress_bar()
+        self.predictor = Predictor.load(**self.load)
+        return not stopped()
+
+    def segment(self, text: str, **kw):
+        return self.predictor.segment(text, **kw)
+
+    def label(self, groups, on_batch, stopped):
+        from .predictor import NonFiniteOutput
+        from .workers import label_group
+
+        chunk = self.predictor.batch_size * 4
+        for group in groups:
+            try:
+                outcome = ("ok", label_group(self.predictor, [s for _, s in group], chunk, on_batch=on_batch))
+            except _Interrupted:
+                outcome = ("stopped", None)
+            except NonFiniteOutput as e:
+                outcome = ("nonfinite", str(e))
+            yield group, outcome
+            if outcome[0] == "stopped" or stopped():
+                return
+
+    def close(self, now: bool = False) -> None:
+        pass
+
+
+class _Workers:
+    """Labels in worker processes (``--workers N``, ``infer/workers.py``); this
+    process reads and segments the input and writes, in input order."""
+
+    def __init__(self, load: dict, workers: int, chunk: int):
+        from .checkpoint import read_config
+        from .predictor import resolve_model
+        from .prepare import Preparer
+
+        # The checkpoint's own normaliser cuts the articles here, without a model:
+        # a missing or damaged checkpoint is reported before any worker starts.
+        self.preparer = Preparer(read_config(resolve_model(load["path_or_preset"])).normalizer)
+        self.load, self.workers, self.chunk = load, workers, chunk
+        self.pool = None
+
+    def start(self, stopped) -> bool:
+        from .workers import WorkerPool
+
+        self.pool = WorkerPool(self.workers, self.load, self.chunk)
+        return self.pool.wait_ready(stopped)
+
+    def segment(self, text: str, **kw):
+        from .predictor import segment_text
+
+        return segment_text(self.preparer, text, **kw)
+
+    def label(self, groups, on_batch, stopped):
+        def progress(n: int) -> None:
+            try:
+                on_batch(n)
+            except _Interrupted:
+                pass  # seen by stopped() at the next message
+
+        tagged = ((group, [s for _, s in group]) for group in groups)
+        yield from self.pool.label(tagged, stopped, progress)
+
+    def close(self, now: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.close(now=now)
 
 
 def _resume(args: argparse.Namespace, fmt: str, kept: tuple[str, ...], opts) -> tuple[set[str], int]:

@@ -148,18 +148,27 @@ def _jsonl(data: bytes, name: str, opts: InputOptions) -> Iterator[Item]:
         if not isinstance(obj, dict):
             yield Item(id=line_id, file=name, line=n, error=f"expected a JSON object, got {type(obj).__name__}")
             continue
-        kept = {k: obj.get(k) for k in opts.keep_fields}
-        rid = obj.get(opts.id_field, line_id)
-        problem = _id_problem(rid)
-        if problem:
-            yield Item(id=line_id, file=name, line=n, error=f"field {opts.id_field!r} {problem}", fields=kept)
-            continue
-        text = obj.get(opts.text_field)
-        if not isinstance(text, str):
-            why = "missing" if text is None else f"not a string ({type(text).__name__})"
-            yield Item(id=rid, file=name, line=n, error=f"field {opts.text_field!r} is {why}", fields=kept)
-            continue
-        yield _checked(Item(id=rid, file=name, line=n, text=text, fields=kept), opts)
+        yield item_from_record(obj, name, n, line_id, opts)
+
+
+def item_from_record(obj: dict, name: str, line: int | None, default_id: str | None, opts: InputOptions) -> Item:
+    """The item of one record (a JSON object, a Parquet row): its id, text and
+    kept fields checked as for every input. ``default_id`` stands in for a
+    missing id field (``file:line``); with None a missing id is an error (a
+    Parquet row has no line number to make one from)."""
+    kept = {k: obj.get(k) for k in opts.keep_fields}
+    fallback = default_id if default_id is not None else f"{name}:?"
+    if opts.id_field not in obj and default_id is None:
+        return Item(id=fallback, file=name, line=line, error=f"field {opts.id_field!r} is missing", fields=kept)
+    rid = obj.get(opts.id_field, default_id)
+    problem = _id_problem(rid)
+    if problem:
+        return Item(id=fallback, file=name, line=line, error=f"field {opts.id_field!r} {problem}", fields=kept)
+    text = obj.get(opts.text_field)
+    if not isinstance(text, str):
+        why = "missing" if text is None else f"not a string ({type(text).__name__})"
+        return Item(id=rid, file=name, line=line, error=f"field {opts.text_field!r} is {why}", fields=kept)
+    return _checked(Item(id=rid, file=name, line=line, text=text, fields=kept), opts)
 
 
 def _id_problem(value) -> str | None:

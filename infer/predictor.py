@@ -9,6 +9,7 @@ Results are plain dataclasses; ``to_dict()`` gives JSON-ready dicts.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -28,6 +29,60 @@ from .prepare import Prepared, Preparer
 from .segment import Sentence, segment_article
 
 DEFAULT_MODEL = "default"
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+DEFAULT_BATCH_SIZE = {"cpu": 16, "cuda": 128}
+"""Sentences per forward pass by device type: on a GPU a pass of 16 short
+sentences leaves most of it idle, and 128 sentences of at most 128 tokens
+under fp16 take well under 1 GB of activations."""
+
+
+def autocast_dtype(device: str, precision: str = "auto") -> torch.dtype | None:
+    """The dtype the forward pass runs in under ``torch.autocast``, or None for
+    plain fp32.
+
+    ``auto`` is fp16 on cuda — the GPU's tensor cores run it several times faster
+    than fp32, and the heads' logits are cast back to fp32 before calibration —
+    and fp32 everywhere else: the CPU has no fast fp16, and int8 (``quantize``)
+    is the CPU's faster path. ``bf16`` on the CPU exists so that the autocast
+    branch can be run, and checked against fp32, on a machine without a GPU.
+    """
+    if precision not in PRECISIONS:
+        raise SettingError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    kind = device_type(device)
+    if precision == "auto":
+        precision = "fp16" if kind == "cuda" else "fp32"
+    if precision == "fp32":
+        return None
+    if precision == "fp16" and kind != "cuda":
+        raise SettingError("fp16 autocast needs a GPU (device cuda); on the CPU use bf16 or fp32")
+    return torch.float16 if precision == "fp16" else torch.bfloat16
+
+
+def device_type(device: str) -> str:
+    """``"cpu"`` or ``"cuda"`` for a torch device string (``"cuda:1"`` → ``"cuda"``)."""
+    try:
+        return torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise SettingError(f"device must be cpu or cuda (cuda:N for one of several GPUs), not {device!r}") from None
+
+
+def resolve_device(device: str | None, *, quantize: bool = False) -> str:
+    """The device to run on: ``device`` checked, or cuda when torch sees a GPU
+    (and int8 was not asked for, which runs on the CPU only), else cpu."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() and not quantize else "cpu"
+    kind = device_type(device)
+    if kind not in ("cpu", "cuda"):
+        raise SettingError(f"device must be cpu or cuda, not {device!r}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        build = "this torch build has no CUDA support" if torch.version.cuda is None \
+            else "torch.cuda.is_available() is false: no driver, or CUDA_VISIBLE_DEVICES hides the GPU"
+        raise SettingError(f"device {device!r}: no CUDA GPU is visible ({build}); use device cpu")
+    if quantize and kind != "cpu":
+        raise SettingError(f"int8 quantisation runs on the CPU only; with device {device!r} leave it out "
+                           "(the GPU runs fp16), or use device cpu")
+    return device
 
 
 class NonFiniteOutput(RuntimeError):
@@ -146,9 +201,11 @@ class Predictor:
     """
 
     def __init__(self, model, tokenizer, config: CheckpointConfig, *, device: str = "cpu", batch_size: int = 16,
-                 max_length: int | None = None, thresholds: dict[str, float] | None = None):
+                 max_length: int | None = None, thresholds: dict[str, float] | None = None,
+                 precision: str = "auto"):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise SettingError(f"batch_size must be at least 1, not {batch_size!r}")
+        self.autocast_dtype = autocast_dtype(device, precision)
         if max_length is not None:
             check_max_length(max_length, "max_length", config.encoder_config.get("max_position_embeddings"))
         self.model = model.to(device).eval()
@@ -166,29 +223,38 @@ class Predictor:
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @classmethod
-    def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None, batch_size: int = 16,
-             max_length: int | None = None, thresholds: dict[str, float] | None = None,
-             quantize: bool = False, threads: int | None = None) -> "Predictor":
+    def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None,
+             batch_size: int | None = None, max_length: int | None = None,
+             thresholds: dict[str, float] | None = None, quantize: bool = False, threads: int | None = None,
+             precision: str = "auto") -> "Predictor":
         """Load a checkpoint folder, or ``"default"`` for the model shipped with the package.
+
+        ``device`` is cpu or cuda (default: cuda when torch sees a GPU, unless
+        ``quantize``); ``batch_size`` defaults to ``DEFAULT_BATCH_SIZE`` of the
+        device (16 on the CPU, 128 on a GPU). ``precision`` chooses the autocast
+        dtype (:func:`autocast_dtype`: fp16 on cuda, fp32 on the CPU by default).
 
         ``quantize`` applies int8 dynamic quantisation to the linear layers (CPU only).
         Its activation scales are computed per forward pass, so int8 scores move
         slightly with ``batch_size`` (which sentences share a batch); the default
         is the command line's, so both give the same labels.
         """
+        device = resolve_device(device, quantize=quantize)
+        autocast_dtype(device, precision)  # a wrong precision is refused before the model loads
+        if quantize and precision not in ("auto", "fp32"):
+            raise SettingError(f"int8 quantisation computes in int8 and fp32; precision {precision!r} does not apply")
+        if batch_size is None:
+            batch_size = DEFAULT_BATCH_SIZE[device_type(device)]
         if threads is not None:
             if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
                 raise SettingError(f"threads must be at least 1, not {threads!r}")
             torch.set_num_threads(threads)
         path = resolve_model(path_or_preset)
         model, tokenizer, config = load_checkpoint(path)
-        device = device or ("cuda" if torch.cuda.is_available() and not quantize else "cpu")
         if quantize:
-            if device != "cpu":
-                raise ValueError("int8 dynamic quantisation runs on the CPU only")
             model = quantize_dynamic(model)
         return cls(model, tokenizer, config, device=device, batch_size=batch_size, max_length=max_length,
-                   thresholds=thresholds)
+                   thresholds=thresholds, precision=precision)
 
     @property
     def max_length(self) -> int:
@@ -249,10 +315,7 @@ class Predictor:
     def segment(self, text: str, *, split: bool = True, dedupe: bool = True) -> list[Sentence]:
         """An article's sentences, boilerplate removed (``split``), or the whole
         text as one sentence (empty when nothing is left after normalisation)."""
-        if not split:
-            whole = self.preparer.sentence(text)
-            return [whole] if whole is not None else []
-        return segment_article(text, self.preparer.normalizer, dedupe=dedupe)
+        return segment_text(self.preparer, text, split=split, dedupe=dedupe)
 
     def predict_article(self, text: str, dedupe: bool = True) -> ArticleResult:
         """Normalise, strip boilerplate, split into sentences, label them, summarise."""
@@ -300,7 +363,8 @@ class Predictor:
                                            "mention_tokens": t.mention_tokens} for t in enc[i].targets]}
                              for i in idx], self._pad_id)
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            res = self.model(**batch)
+            with self._autocast():
+                res = self.model(**batch)
             tl = res["topic_logits"].float().cpu().numpy()
             sl = res["stance_logits"].float().cpu().numpy()
             for j, i in enumerate(idx):
@@ -308,6 +372,13 @@ class Predictor:
             if on_batch is not None:
                 on_batch(len(idx))
         return out
+
+    def _autocast(self):
+        """Autocast around the forward pass when the precision asks for it
+        (fp16 on a GPU by default); the logits leave it as fp32 (``logits``)."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type(self.device), dtype=self.autocast_dtype)
 
     def _forward(self, prepared: Sequence[Prepared], on_batch: Callable[[int], None] | None = None):
         """Calibrated probabilities (topics, stances) per sentence."""
@@ -341,6 +412,16 @@ class Predictor:
         probs = stance_p[ACTOR_INDEX[actor]]
         scores = {s: round(float(probs[i]), 4) for i, s in enumerate(STANCES)}
         return ActorStance(actor, STANCES[int(np.argmax(probs))], scores, spans, surfaces)
+
+
+def segment_text(preparer: Preparer, text: str, *, split: bool = True, dedupe: bool = True) -> list[Sentence]:
+    """:meth:`Predictor.segment` with only the preparer's normaliser: what the
+    label command's parent process uses to cut articles into sentences for its
+    workers without loading a model itself."""
+    if not split:
+        whole = preparer.sentence(text)
+        return [whole] if whole is not None else []
+    return segment_article(text, preparer.normalizer, dedupe=dedupe)
 
 
 def _text(text, method: str) -> str:

@@ -14,6 +14,7 @@ from persian_stance.infer.errors import add_common_arguments, run_command, versi
 # name -> (module, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("persian_stance.infer.cli", "label articles or sentences with a trained model"),
+    "label-ray": ("persian_stance.infer.ray_label", "label a sharded corpus (JSON Lines or Parquet) on a Ray cluster"),
     "train": ("persian_stance.train.trainer", "train a model (config file + overrides)"),
     "evaluate": ("persian_stance.train.evaluate", "score checkpoints and baselines on labelled files"),
     "baselines": ("persian_stance.train.baseline_compare", "train the baselines on several training sets and score them"),
