@@ -46,7 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=_int_in(*MAX_LENGTH_RANGE),
                    help="maximum tokens per sentence (default: the model's)")
     p.add_argument("--max-chars", type=_int_in(1), default=200_000, help="longest article accepted (default: 200000)")
-    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (CPU): faster, smaller")
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="engine for the encoder: torch, or onnx (ONNX Runtime, CPU; exported into the cache on "
+                        "first use) (default: torch)")
+    p.add_argument("--quantize", action="store_true",
+                   help="int8 dynamic quantisation of the encoder (CPU, either backend): faster, smaller")
     p.add_argument("--threads", type=_int_in(1), help="CPU threads for torch")
     p.add_argument("--keep-duplicates", action="store_true", help="label sentences repeated within an article")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -137,8 +141,9 @@ def run(args: argparse.Namespace) -> int:
 
     hf_logging.disable_progress_bar()
     predictor = Predictor.load(args.model, batch_size=args.batch_size, max_length=args.max_length,
-                               quantize=args.quantize, threads=args.threads)
-    print(f"model {args.model} loaded in {time.time() - t0:.1f} s", file=sys.stderr)
+                               quantize=args.quantize, threads=args.threads, backend=args.backend)
+    print(f"model {args.model} loaded in {time.time() - t0:.1f} s ({args.backend}, "
+          f"{'int8' if args.quantize else 'fp32'})", file=sys.stderr)
     writer = Writer(args.out, fmt, append=args.resume, kept_fields=kept)
     stop = _Stop()
     old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
