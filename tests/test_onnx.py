@@ -90,7 +90,7 @@ def test_int8_onnx_labels_mostly_those_of_fp32(torch_fp32, builds):
     int8 = Predictor.load(backend="onnx", quantize=True, threads=1)
     assert int8.model.onnx_export.name.startswith("e5-small-int8-")
     same = np.mean([a == b for a, b in zip(_labels(int8.predict(sentences)), _labels(torch_fp32.predict(sentences)))])
-    # On 600 real sentences 1.5 % changed; a few sentences here may, most may not.
+    # On 600 real sentences 1.8 % changed; a few sentences here may, most may not.
     assert same >= 0.85, same
     # …and int8 did run: the probabilities move a little.
     assert not np.array_equal(int8.predict_proba(SENTENCES)[0], torch_fp32.predict_proba(SENTENCES)[0])
