@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "first use) (default: torch)")
     p.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantisation of the encoder (CPU, either backend): faster, smaller")
-    p.add_argument("--threads", type=_int_in(1), help="CPU threads for torch")
+    p.add_argument("--threads", type=_int_in(1), help="CPU threads (torch, and ONNX Runtime with --backend onnx)")
     p.add_argument("--keep-duplicates", action="store_true", help="label sentences repeated within an article")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

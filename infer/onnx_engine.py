@@ -27,7 +27,7 @@ Build once, cached. The export lives under the cache root of the e5 encoder
 ``onnx/<encoder>-<precision>-<key>/``, where the key hashes everything the graph
 depends on: the checkpoint's weights (the SHA-256 its config records), its
 encoder and LoRA settings, the precision, and the versions of this recipe, torch,
-onnx and onnxruntime. A changed checkpoint gets a new folder; an unchanged one
+transformers, onnx and onnxruntime. A changed checkpoint gets a new folder; an unchanged one
 reuses its folder. The weights are stored beside the graph
 (``encoder.onnx.data``), so that ONNX Runtime memory-maps them rather than
 copying them. Processes that start together on an empty cache build it once:
@@ -92,6 +92,8 @@ def onnx_modules():
 
 def export_key(config, weights_sha256: str, precision: str) -> dict[str, Any]:
     """Everything the exported graph depends on; its hash names the cache folder."""
+    import transformers  # its model code is what the exporter traces
+
     onnx, onnxruntime = onnx_modules()
     key: dict[str, Any] = {
         "recipe": RECIPE_VERSION,
@@ -101,6 +103,7 @@ def export_key(config, weights_sha256: str, precision: str) -> dict[str, Any]:
         "encoder_config": config.encoder_config,
         "lora": config.lora,
         "torch": torch.__version__,
+        "transformers": transformers.__version__,
         "onnx": onnx.__version__,
         "onnxruntime": onnxruntime.__version__,
     }
