@@ -1,23 +1,38 @@
-"""Labelling speed and memory: naive vs batched fp32 vs batched int8.
+"""Labelling speed and memory: naive vs batched fp32 vs batched int8, torch and ONNX Runtime.
 
     python benchmarks/label_speed.py                      # the real article pool
     python benchmarks/label_speed.py --input my_folder/   # .txt files or a .jsonl of articles
 
-All three modes label the same sentences (the articles segmented once, up
-front) with the same checkpoint, each in its own process so that peak memory
-is measured per mode:
+All modes label the same sentences (the articles segmented once, up front)
+with the same checkpoint, each in its own process so that peak memory is
+measured per mode:
 
+- reference: the bare encoder forward pass in torch fp32 — tokenisation
+  included, sentences sorted by length, batches of 32, the checkpoint's max
+  length, no heads, no actor detection, no I/O: the practical limit of the
+  torch path, of which every mode's speed is also given as a multiple;
 - naive: one sentence per call, no batching (``predict([s])``);
 - fp32: sentences sorted by length and batched (``--batch-size``);
-- int8: the same with int8 dynamic quantisation of the linear layers.
+- int8: the same with int8 dynamic quantisation of the linear layers;
+- onnx-fp32, onnx-int8: the same end to end with the encoder in ONNX Runtime
+  (``backend="onnx"``; batches of ``--onnx-batch-size``), its export built
+  into the cache first if it is not there (the build is not timed).
+
+On a busy machine, ``--rounds N`` times each mode N times and keeps the fastest
+run (other load only slows a run down); ratios within one run are what count.
+
+After the modes, the time to first label: from the start of a
+``persian-stance label ARTICLE --out -`` process to its first output line, per
+backend and precision (the ONNX exports already cached).
 
 Times include normalisation, actor detection and tokenisation. The table also
 gives the arithmetic each mode sustains: 2 × (weights of the encoder's linear
 layers) × (real tokens, padding not counted) per second, a lower bound on the
 model's FLOP rate, to compare with what the CPU can do at most. With
 ``--dev`` (default: ../shared/realnews/dev.jsonl when present) the fp32 and int8
-modes also report topic and stance macro-F1 there, to show what quantisation
-costs in quality. Prints a table; ``--json`` writes the figures too.
+modes (and the ONNX ones) also report topic and stance macro-F1 there, to show what
+quantisation and the ONNX engine cost in quality, and the share of dev sentences
+whose labels (topics, actors, stances) are those of the torch fp32 mode. Prints a table; ``--json`` writes the figures too.
 """
 from __future__ import annotations
 
@@ -34,6 +49,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = ROOT.parent / "shared" / "realnews" / "articles.jsonl"
 DEFAULT_DEV = ROOT.parent / "shared" / "realnews" / "dev.jsonl"
+ONE_ARTICLE = ROOT / "seeds" / "000_ceb40c46ca905291.txt"
+REFERENCE_BATCH = 32
 
 
 def load_sentences(path: Path, limit: int | None) -> list[str]:
@@ -53,33 +70,105 @@ def peak_rss_mb() -> float:
     return peak / 2**20 if platform.system() == "Darwin" else peak / 1024
 
 
-def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None) -> dict:
+def best_of(rounds: int, work) -> float:
+    """Seconds of the fastest of ``rounds`` runs of ``work()``: other load on the
+    machine only ever slows a run down, so the fastest is the least disturbed."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def reference_worker(model: str, sentences: list[str], threads: int | None, rounds: int = 1) -> dict:
+    """The bare encoder in torch fp32: tokenise, sort by length, batches of 32, forward."""
+    import torch
+
+    from persian_stance.infer.predictor import Predictor
+
+    t0 = time.perf_counter()
+    predictor = Predictor.load(model, threads=threads, device="cpu")
+    load_s = time.perf_counter() - t0
+    encoder, tokenizer = predictor.model.encoder, predictor.tokenizer
+    prefix, max_length = predictor.config.encoder.text_prefix, predictor.max_length
+
+    def run(texts: list[str]) -> None:
+        ids = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
+        ids.sort(key=len)
+        with torch.inference_mode():
+            for b in range(0, len(ids), REFERENCE_BATCH):
+                batch = tokenizer.pad({"input_ids": ids[b:b + REFERENCE_BATCH]}, return_tensors="pt")
+                encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+
+    run(sentences[:8])  # warm-up
+    seconds = best_of(rounds, lambda: run(sentences))
+    return {"mode": "reference", "sentences": len(sentences), "seconds": seconds,
+            "sentences_per_second": len(sentences) / seconds, "load_seconds": load_s, "peak_rss_mb": peak_rss_mb(),
+            "batch_size": REFERENCE_BATCH}
+
+
+def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None,
+           onnx_batch_size: int = REFERENCE_BATCH, rounds: int = 1) -> dict:
     from persian_stance.infer.predictor import Predictor
 
     sentences = json.loads(sentences_file.read_text(encoding="utf-8"))
+    if mode == "reference":
+        return reference_worker(model, sentences, threads, rounds)
+    backend = "onnx" if mode.startswith("onnx-") else "torch"
+    if backend == "onnx":
+        batch_size = onnx_batch_size
     t0 = time.perf_counter()
     predictor = Predictor.load(model, batch_size=1 if mode == "naive" else batch_size,
-                               quantize=mode == "int8", threads=threads, device="cpu")
+                               quantize=mode in ("int8", "onnx-int8"), threads=threads, device="cpu", backend=backend)
     load_s = time.perf_counter() - t0
     predictor.predict(sentences[:8])  # warm-up
-    t0 = time.perf_counter()
-    if mode == "naive":
-        for s in sentences:
-            predictor.predict([s])
-    else:
-        chunk = 512  # how the labelling command feeds the model: many sentences per call
-        for i in range(0, len(sentences), chunk):
-            predictor.predict(sentences[i:i + chunk])
-    seconds = time.perf_counter() - t0
+
+    def run() -> None:
+        if mode == "naive":
+            for s in sentences:
+                predictor.predict([s])
+        else:
+            chunk = 512  # how the labelling command feeds the model: many sentences per call
+            for i in range(0, len(sentences), chunk):
+                predictor.predict(sentences[i:i + chunk])
+
+    seconds = best_of(rounds, run)
     out = {"mode": mode, "sentences": len(sentences), "seconds": seconds,
-           "sentences_per_second": len(sentences) / seconds, "load_seconds": load_s, "peak_rss_mb": peak_rss_mb()}
+           "sentences_per_second": len(sentences) / seconds, "load_seconds": load_s, "peak_rss_mb": peak_rss_mb(),
+           "batch_size": predictor.batch_size}
     if dev and mode != "naive":
         from persian_stance.train.evaluate import score_predictor
         from persian_stance.train.records import load_records
 
-        scores = score_predictor(predictor, load_records([dev]))
+        records = load_records([dev])
+        scores = score_predictor(predictor, records)
         out["dev"] = {k: scores[k] for k in ("topic_macro_f1", "stance_macro_f1", "actor_f1", "pair_f1")}
+        # Each sentence's labels, for the label-for-label comparison across modes.
+        out["dev_labels"] = [[r.topic_labels, [[a.actor, a.stance] for a in r.actors]]
+                             for r in predictor.predict([r.text for r in records])]
     return out
+
+
+def time_to_first_label(article: Path, backend: str, quantize: bool, threads: int | None) -> float:
+    """Seconds from starting ``persian-stance label ARTICLE --out -`` to its first output line."""
+    cmd = [str(Path(sys.executable).parent / "persian-stance"), "label", str(article), "--out", "-",
+           "--no-progress", "--backend", backend] + (["--quantize"] if quantize else []) + \
+        (["--threads", str(threads)] if threads else [])
+    t0 = time.perf_counter()
+    # Bytes: a text-mode readline followed by communicate() would split a UTF-8 character.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    seconds = time.perf_counter() - t0
+    _, err = proc.communicate()
+    if proc.returncode != 0 or not first.strip():
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return seconds
+
+
+def agreement(a: list, b: list) -> float:
+    """Share of sentences whose labels (topics, actors and stances) are the same in both."""
+    return sum(x == y for x, y in zip(a, b)) / len(a)
 
 
 def main() -> int:
@@ -91,7 +180,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--dev", default=str(DEFAULT_DEV) if DEFAULT_DEV.is_file() else None,
                     help="labelled file for the fp32/int8 quality check ('' to skip)")
-    ap.add_argument("--modes", default="naive,fp32,int8")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time each mode this many times and keep the fastest (a busy machine only slows runs)")
+    ap.add_argument("--onnx-batch-size", type=int, default=REFERENCE_BATCH, help="batch size of the onnx modes")
+    ap.add_argument("--modes", default="reference,naive,fp32,int8,onnx-fp32,onnx-int8")
+    ap.add_argument("--first-label", default="torch,onnx,torch-int8,onnx-int8",
+                    help="backends whose time to first label is measured ('' to skip)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     ap.add_argument("--_sentences", type=Path, help=argparse.SUPPRESS)
@@ -99,7 +193,7 @@ def main() -> int:
 
     if args._worker:
         print(json.dumps(worker(args._worker, args.model, args._sentences, args.batch_size, args.dev or None,
-                                args.threads)))
+                                args.threads, args.onnx_batch_size, args.rounds)))
         return 0
 
     if not args.input.exists():
@@ -115,8 +209,17 @@ def main() -> int:
     tmp.write_text(json.dumps(sentences, ensure_ascii=False), encoding="utf-8")
     results = {}
     for mode in args.modes.split(","):
+        if mode.startswith("onnx-"):
+            # Build the export (once per checkpoint and precision) in a process of its
+            # own, so that neither its time nor its memory counts in the mode's.
+            print(f"building the {mode} export if it is not cached …", file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, "-c", "import sys; from persian_stance.infer.predictor import Predictor; "
+                            "Predictor.load(sys.argv[1], backend='onnx', quantize=sys.argv[2] == 'onnx-int8')",
+                            args.model, mode], check=True, capture_output=True)
         cmd = [sys.executable, __file__, "--_worker", mode, "--_sentences", str(tmp), "--model", args.model,
-               "--batch-size", str(args.batch_size), "--dev", args.dev or ""]
+               "--batch-size", str(args.batch_size), "--onnx-batch-size", str(args.onnx_batch_size),
+               "--rounds", str(args.rounds),
+               "--dev", args.dev or ""]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         print(f"running {mode} …", file=sys.stderr, flush=True)
@@ -125,10 +228,20 @@ def main() -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             return 1
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    first_label = {}
+    for name in filter(None, args.first_label.split(",")):
+        print(f"time to first label, {name} …", file=sys.stderr, flush=True)
+        first_label[name] = min(time_to_first_label(ONE_ARTICLE, name.split("-")[0], name.endswith("-int8"),
+                                                    args.threads) for _ in range(args.rounds))
     work = model_work(args.model, tmp)
     for r in results.values():
         r["linear_gflop_per_second"] = work["gflop"] / r["seconds"]
+    for mode, r in results.items():
+        if "dev_labels" in r and "dev_labels" in results.get("fp32", {}):
+            r["dev_identical_to_torch_fp32"] = agreement(r["dev_labels"], results["fp32"]["dev_labels"])
     results["_work"] = work
+    results["_first_label_seconds"] = first_label
+    results["_command"] = " ".join(["python", "benchmarks/label_speed.py", *sys.argv[1:]])
     results["_cpu"] = {"matmul_gflop_per_second": matmul_gflops()}
     print(f"{work['tokens']} tokens ({work['tokens'] / len(sentences):.1f} a sentence), "
           f"{work['linear_params'] / 1e6:.1f} M weights in linear layers → {work['gflop']:.0f} GFLOP of matrix work",
@@ -136,7 +249,12 @@ def main() -> int:
     print(f"this CPU's fp32 matrix multiply (1024×1024, torch, best round): {results['_cpu']['matmul_gflop_per_second']:.0f} GFLOP/s",
           file=sys.stderr)
     print(render({k: v for k, v in results.items() if not k.startswith("_")}))
+    if first_label:
+        print("\n| time to first label (one article, `persian-stance label … --out -`) | seconds |\n|---|---|")
+        for name, seconds in first_label.items():
+            print(f"| {name} | {seconds:.1f} |")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
@@ -171,19 +289,26 @@ def model_work(model: str, sentences_file: Path) -> dict:
 
 
 def render(results: dict) -> str:
+    ref = results.get("reference", {}).get("sentences_per_second")
     base = results.get("naive", {}).get("sentences_per_second")
     fp32 = results.get("fp32", {}).get("sentences_per_second")
-    lines = ["| mode | sentences | seconds | sentences/s | × naive | × fp32 | peak RSS (MB) | load (s) | "
-             "GFLOP/s (linear) | dev topic macro-F1 | dev stance macro-F1 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def ratio(sps: float, of: float | None) -> str:
+        return f"{sps / of:.2f}" if of else "–"
+
+    lines = ["| mode | batch | sentences | seconds | sentences/s | × reference | × naive | × fp32 | peak RSS (MB) | "
+             "load (s) | GFLOP/s (linear) | dev topic macro-F1 | dev stance macro-F1 | dev labels = torch fp32 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode, r in results.items():
         sps = r["sentences_per_second"]
         dev = r.get("dev", {})
+        same = r.get("dev_identical_to_torch_fp32")
         lines.append(
-            f"| {mode} | {r['sentences']} | {r['seconds']:.1f} | {sps:.1f} | "
-            f"{sps / base:.2f} | " if base else f"| {mode} | {r['sentences']} | {r['seconds']:.1f} | {sps:.1f} | – | ")
-        lines[-1] += (f"{sps / fp32:.2f} | " if fp32 else "– | ") + \
-            f"{r['peak_rss_mb']:.0f} | {r['load_seconds']:.1f} | {r.get('linear_gflop_per_second', 0):.0f} | " + \
-            (f"{dev['topic_macro_f1']:.3f} | {dev['stance_macro_f1']:.3f} |" if dev else "– | – |")
+            f"| {mode} | {r.get('batch_size', '–')} | {r['sentences']} | {r['seconds']:.1f} | {sps:.1f} | "
+            f"{ratio(sps, ref)} | {ratio(sps, base)} | {ratio(sps, fp32)} | {r['peak_rss_mb']:.0f} | "
+            f"{r['load_seconds']:.1f} | {r.get('linear_gflop_per_second', 0):.0f} | "
+            + (f"{dev['topic_macro_f1']:.3f} | {dev['stance_macro_f1']:.3f} | " if dev else "– | – | ")
+            + (f"{same:.1%} |" if same is not None else "– |"))
     return "\n".join(lines)
 
 

@@ -243,6 +243,11 @@ def read_weights(path: str | Path, sha256: str | None = None) -> dict[str, torch
         raise CheckpointError(f"{wfile} is damaged: {e}") from e
 
 
+def weights_sha256(path: str | Path) -> str:
+    """SHA-256 of a checkpoint folder's weights file, as ``save_checkpoint`` records it."""
+    return _sha256(Path(path) / WEIGHTS_FILE)
+
+
 def _sha256(file: Path) -> str:
     digest = hashlib.sha256()
     with open(file, "rb") as f:

@@ -48,7 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=_int_in(*MAX_LENGTH_RANGE),
                    help="maximum tokens per sentence (default: the model's)")
     p.add_argument("--max-chars", type=_int_in(1), default=200_000, help="longest article accepted (default: 200000)")
-    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (CPU): faster, smaller")
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="engine for the encoder: torch, or onnx (ONNX Runtime, CPU; exported into the cache on "
+                        "first use) (default: torch)")
+    p.add_argument("--quantize", action="store_true",
+                   help="int8 dynamic quantisation of the encoder (CPU, either backend): faster, smaller")
     p.add_argument("--threads", type=_int_in(1),
                    help="CPU threads for torch, per worker (default: the cores divided among the workers)")
     p.add_argument("--workers", type=_int_in(1),
@@ -140,8 +144,11 @@ def run(args: argparse.Namespace) -> int:
     if args.skip_failed and not args.resume:
         raise UserError("--skip-failed is a choice of --resume; give both")
     # Device, precision and the worker split are checked before anything loads.
+    if args.backend == "onnx" and args.device == "cuda":
+        raise UserError("--backend onnx runs on the CPU; on a GPU use --backend torch --device cuda")
     try:
-        device = resolve_device(args.device, quantize=args.quantize)
+        # ONNX Runtime runs here on the CPU, so it picks the CPU as int8 does
+        device = resolve_device(args.device, quantize=args.quantize or args.backend == "onnx")
     except UserError as e:
         raise UserError(f"--device: {e}") from None
     if args.quantize and args.precision not in ("auto", "fp32"):
@@ -164,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     skip, counts["retried"] = _resume(args, fmt, kept, opts) if args.resume and args.out != "-" else (set(), 0)
     t0 = time.time()
     load = dict(path_or_preset=args.model, device=device, batch_size=batch_size, max_length=args.max_length,
-                quantize=args.quantize, threads=threads, precision=args.precision)
+                quantize=args.quantize, threads=threads, precision=args.precision, backend=args.backend)
     stop = _Stop()
     old_handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     labeller = None

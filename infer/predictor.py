@@ -221,25 +221,36 @@ class Predictor:
                 raise ValueError(f"unknown topics in thresholds: {sorted(unknown)}")
             self.thresholds.update({k: float(v) for k, v in thresholds.items()})
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.backend = "torch"
+        """Which engine runs the encoder: ``torch`` or ``onnx`` (set by :meth:`load`)."""
 
     @classmethod
     def load(cls, path_or_preset: str | Path = DEFAULT_MODEL, *, device: str | None = None,
              batch_size: int | None = None, max_length: int | None = None,
              thresholds: dict[str, float] | None = None, quantize: bool = False, threads: int | None = None,
-             precision: str = "auto") -> "Predictor":
+             precision: str = "auto", backend: str = "torch") -> "Predictor":
         """Load a checkpoint folder, or ``"default"`` for the model shipped with the package.
 
         ``device`` is cpu or cuda (default: cuda when torch sees a GPU, unless
-        ``quantize``); ``batch_size`` defaults to ``DEFAULT_BATCH_SIZE`` of the
-        device (16 on the CPU, 128 on a GPU). ``precision`` chooses the autocast
-        dtype (:func:`autocast_dtype`: fp16 on cuda, fp32 on the CPU by default).
+        ``quantize`` or the onnx backend); ``batch_size`` defaults to
+        ``DEFAULT_BATCH_SIZE`` of the device (16 on the CPU, 128 on a GPU).
+        ``precision`` chooses the autocast dtype (:func:`autocast_dtype`: fp16 on
+        cuda, fp32 on the CPU by default).
 
-        ``quantize`` applies int8 dynamic quantisation to the linear layers (CPU only).
-        Its activation scales are computed per forward pass, so int8 scores move
+        ``backend`` runs the encoder in ``"torch"`` or in ONNX Runtime
+        (``"onnx"``, CPU only; exported into the cache on first use, see
+        ``infer/onnx_engine.py``); the heads run in torch either way.
+
+        ``quantize`` runs the encoder in int8 (CPU only): torch's dynamic
+        quantisation of the linear layers, or ONNX Runtime's of the MatMuls.
+        Activation scales are computed per forward pass, so int8 scores move
         slightly with ``batch_size`` (which sentences share a batch); the default
         is the command line's, so both give the same labels.
         """
-        device = resolve_device(device, quantize=quantize)
+        from .onnx_engine import check_backend
+
+        check_backend(backend, device)
+        device = resolve_device(device, quantize=quantize or backend == "onnx")
         autocast_dtype(device, precision)  # a wrong precision is refused before the model loads
         if quantize and precision not in ("auto", "fp32"):
             raise SettingError(f"int8 quantisation computes in int8 and fp32; precision {precision!r} does not apply")
@@ -251,10 +262,20 @@ class Predictor:
             torch.set_num_threads(threads)
         path = resolve_model(path_or_preset)
         model, tokenizer, config = load_checkpoint(path)
-        if quantize:
+        if quantize and backend == "torch":
             model = quantize_dynamic(model)
-        return cls(model, tokenizer, config, device=device, batch_size=batch_size, max_length=max_length,
-                   thresholds=thresholds, precision=precision)
+        predictor = cls(model, tokenizer, config, device=device, batch_size=batch_size, max_length=max_length,
+                        thresholds=thresholds, precision=precision)
+        if backend == "onnx":
+            from .checkpoint import weights_sha256
+            from .onnx_engine import use_onnx
+
+            # After the constructor: it moves the model to the device, and use_onnx
+            # leaves the torch encoder without weights (on the meta device).
+            use_onnx(model, config, config.weights_sha256 or weights_sha256(path),
+                     "int8" if quantize else "fp32", threads=threads)
+        predictor.backend = backend
+        return predictor
 
     @property
     def max_length(self) -> int:
