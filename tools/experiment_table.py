@@ -63,7 +63,8 @@ def stance_prior_copy(base: Path, index: int) -> Path:
     from persian_stance.train.calibrate import calibrate
 
     out = DERIVED / "stance-prior" / str(index)
-    if not (out / "config.json").is_file() or (out / ".base").read_text() != weights_key(base):
+    marker = out / ".base"
+    if not marker.is_file() or marker.read_text() != weights_key(base):
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(base, out)
         _, config = calibrate(str(out), ["real-dev"], "prior")
