@@ -141,6 +141,8 @@ def test_checkpoint_config_values_name_the_key_and_range(key, value, message, tm
 
     cfg = json.loads((ROOT / "checkpoints" / "default" / "config.json").read_text(encoding="utf-8"))
     section, name = key.split(".")
+    if section == "lora" and cfg.get("lora") is None:  # the shipped model is not LoRA: check a LoRA config
+        cfg["lora"] = {"r": 16, "alpha": 32, "targets": ["encoder.layer.0.attention.self.query"]}
     cfg[section][name] = value
     (tmp_path / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     with pytest.raises(CheckpointError, match=re.escape(f"{tmp_path / 'config.json'}: {message}")):
