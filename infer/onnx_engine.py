@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -215,7 +214,7 @@ def build_export(model: torch.nn.Module, out_dir: Path, precision: str, key: dic
     """Write the export into a temporary folder beside ``out_dir`` and rename it
     into place when complete. Callers that may run at once go through
     :func:`ensure_export`, which holds the lock."""
-    from .e5 import make_readable
+    from .e5 import make_readable, move_into_place
 
     onnx_modules()
     t0 = time.time()
@@ -234,13 +233,7 @@ def build_export(model: torch.nn.Module, out_dir: Path, precision: str, key: dic
         traced.unlink()
         (tmp / INFO_FILE).write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
         make_readable(tmp)
-        if out_dir.exists():
-            # An incomplete folder from an interrupted build: moved aside in one
-            # rename, so the path never holds a half-removed folder.
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, old / out_dir.name)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, out_dir)
+        move_into_place(tmp, out_dir)
     except OnnxBackendError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
