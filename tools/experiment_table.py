@@ -147,18 +147,19 @@ def main() -> int:
 
 
 def render(rows: list[dict], winner: str | None) -> str:
-    def f(pair):
+    def f(pair, n):
         m, s = pair
-        return f"{m:.3f} ± {s:.3f}"
+        # one seed has no spread to show: "± 0.000" would claim one
+        return f"{m:.3f} ± {s:.3f}" if n > 1 else f"{m:.3f}"
 
     lines = ["| experiment | what | config | seeds | real dev topic | real dev stance | real dev favor F1 "
              "| authored test topic | authored test stance | within 2 pts |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         name = f"**{r['name']}** (winner)" if r["name"] == winner else r["name"]
-        lines.append(f"| {name} | {r['what']} | `{r['config']}` | {r['n']} | {f(r['real-dev/topic_macro_f1'])} | "
-                     f"{f(r['real-dev/stance_macro_f1'])} | {f(r['real-dev/favor_f1'])} | "
-                     f"{f(r['authored-test/topic_macro_f1'])} | {f(r['authored-test/stance_macro_f1'])} | "
+        lines.append(f"| {name} | {r['what']} | `{r['config']}` | {r['n']} | {f(r['real-dev/topic_macro_f1'], r['n'])} | "
+                     f"{f(r['real-dev/stance_macro_f1'], r['n'])} | {f(r['real-dev/favor_f1'], r['n'])} | "
+                     f"{f(r['authored-test/topic_macro_f1'], r['n'])} | {f(r['authored-test/stance_macro_f1'], r['n'])} | "
                      f"{'yes' if r['eligible'] else 'no'} |")
     lines.append("")
     lines.append("Real dev = the real-news dev split (pool articles), which also fits each model's calibration "
