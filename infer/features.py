@@ -41,6 +41,10 @@ class EncodedTarget:
     """Token positions of the markers and the mentions between them (empty if
     truncation cut them all away)."""
 
+    def to_row(self) -> dict:
+        """The form :func:`collate` reads (and a ``datasets`` column can hold)."""
+        return {"slot": self.slot, "input_ids": self.input_ids, "mention_tokens": self.mention_tokens}
+
 
 @dataclass(frozen=True)
 class EncodedSentence:

@@ -380,8 +380,7 @@ class Predictor:
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
             batch = collate([{"input_ids": enc[i].input_ids, "mention_tokens": enc[i].mention_tokens,
-                              "targets": [{"slot": t.slot, "input_ids": t.input_ids,
-                                           "mention_tokens": t.mention_tokens} for t in enc[i].targets]}
+                              "targets": [t.to_row() for t in enc[i].targets]}
                              for i in idx], self._pad_id)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             with self._autocast():

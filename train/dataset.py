@@ -44,18 +44,13 @@ def record_features(records: list[Record], preparer: Preparer) -> tuple[list[dic
             "id": r.id,
             "input_ids": enc.input_ids,
             "mention_tokens": enc.mention_tokens,
-            **({"targets": [target_row(t) for t in enc.targets]} if preparer.marked else {}),
+            **({"targets": [t.to_row() for t in enc.targets]} if preparer.marked else {}),
             "topic_labels": [1.0 if t in r.topics else 0.0 for t in TOPICS],
             "stance_labels": stance_labels,
             # what a step costs: the sentence's tokens plus its marked copies'
             "length": len(enc.input_ids) + sum(len(t.input_ids) for t in enc.targets),
         })
     return rows, stats
-
-
-def target_row(t) -> dict:
-    """A target-marked copy as :func:`~persian_stance.infer.features.collate` reads it."""
-    return {"slot": t.slot, "input_ids": t.input_ids, "mention_tokens": t.mention_tokens}
 
 
 def to_dataset(rows: list[dict]):
