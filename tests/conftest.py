@@ -118,3 +118,23 @@ def tiny_checkpoint(tiny) -> Path:
 
     root, data, encoder = tiny
     return train(tiny_config(root, data, encoder, "lora", root / "ckpt-shared"), quiet=True)
+
+
+def sigterm_once_writing(proc, out: Path, *, wait: float, settle: float = 0.0) -> tuple[bytes, float]:
+    """Wait (up to ``wait`` s) until the label command ``proc`` has written to
+    ``out``, then ``settle`` s more, send SIGTERM and wait for it to end.
+    Returns its standard error and the seconds it took to stop after the signal."""
+    import signal
+    import time
+
+    try:
+        deadline = time.time() + wait
+        while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+            time.sleep(0.1)
+        time.sleep(settle)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        return err, time.monotonic() - sent
+    finally:
+        proc.kill()

@@ -12,6 +12,8 @@ import pytest
 
 from persian_stance.infer.cli import main as label_main
 
+from conftest import sigterm_once_writing
+
 ARTICLE_A = "ایران از دولت سوریه حمایت کامل کرد.\nشیوع کرونا در ترکیه کاهش یافت.\nانتهای پیام\n"
 ARTICLE_B = "روسیه تحریم‌های اروپا را غیرقانونی خواند. اسرائیل رژیمی متجاوز و جنایتکار است."
 
@@ -332,17 +334,7 @@ def test_sigterm_inside_one_huge_article_stops_within_seconds(tiny_checkpoint, t
     proc = subprocess.Popen([sys.executable, "-m", "persian_stance.infer.cli", str(small), str(huge), "--model",
                              str(tiny_checkpoint), "--out", str(out), "--no-progress", "--batch-size", "4",
                              "--max-chars", "10000000"], stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
-            time.sleep(0.1)
-        time.sleep(1.0)  # well inside the huge article by now
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
+    err, took = sigterm_once_writing(proc, out, wait=60, settle=1.0)  # well inside the huge article by then
     assert proc.returncode == 130, err.decode()
     assert took < 5, f"stopped {took:.1f} s after SIGTERM"
     recs = _jsonl(out)

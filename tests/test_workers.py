@@ -1,17 +1,15 @@
 """``persian-stance label --workers N``: the same output as one process, on the tiny checkpoint."""
 import json
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from persian_stance.infer.cli import main as label_main
 from persian_stance.infer.workers import default_workers, threads_per_worker
 
-from conftest import ROOT
+from conftest import ROOT, sigterm_once_writing
 
 ARTICLE_B = "روسیه تحریم‌های اروپا را غیرقانونی خواند. اسرائیل رژیمی متجاوز و جنایتکار است."
 
@@ -116,16 +114,7 @@ def test_sigterm_with_workers_stops_fast_and_keeps_whole_articles(tiny_checkpoin
     proc = subprocess.Popen([sys.executable, "-m", "persian_stance.infer.cli", str(folder), "--model",
                              str(tiny_checkpoint), "--out", str(out), "--no-progress", "--batch-size", "4",
                              "--workers", "2"], stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
-            time.sleep(0.1)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        proc.kill()
+    err, took = sigterm_once_writing(proc, out, wait=120)
     assert proc.returncode == 130, err.decode()
     assert took < 5, f"stopped {took:.1f} s after SIGTERM"
     recs = _jsonl(out)
