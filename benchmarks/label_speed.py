@@ -16,7 +16,14 @@ measured per mode:
 - int8: the same with int8 dynamic quantisation of the linear layers;
 - onnx-fp32, onnx-int8: the same end to end with the encoder in ONNX Runtime
   (``backend="onnx"``; batches of ``--onnx-batch-size``), its export built
-  into the cache first if it is not there (the build is not timed).
+  into the cache first if it is not there (the build is not timed);
+- MODE-workers (for fp32, int8, onnx-fp32, onnx-int8): MODE labelled the way
+  ``persian-stance label`` does it by default on a CPU: ``--workers`` processes
+  (default: one per core) with the cores shared among them, this process
+  normalising the sentences and handing out groups (``infer/workers.py``).
+  Timed from the first group handed out to the last result back (the workers'
+  start and model loads are not, as for the other modes); peak memory is the
+  sum over this process and its workers.
 
 On a busy machine, ``--rounds N`` times each mode N times and keeps the fastest
 run (other load only slows a run down); ratios within one run are what count.
@@ -108,13 +115,68 @@ def reference_worker(model: str, sentences: list[str], threads: int | None, roun
             "batch_size": REFERENCE_BATCH}
 
 
+def pool_worker(mode: str, model: str, sentences: list[str], batch_size: int, threads: int | None, workers: int | None,
+                rounds: int = 1) -> dict:
+    """``mode`` (one of the single-process modes) run by a ``WorkerPool``, as the
+    label command runs it with ``--workers``."""
+    from persian_stance.infer.checkpoint import read_config
+    from persian_stance.infer.predictor import resolve_model
+    from persian_stance.infer.prepare import Preparer
+    from persian_stance.infer.workers import WorkerPool, available_cores, threads_per_worker
+
+    base = mode.removesuffix("-workers")
+    cores = threads or available_cores()
+    workers = workers or cores
+    load = {"path_or_preset": model, "batch_size": batch_size, "quantize": base.endswith("int8"),
+            "threads": threads_per_worker(cores, workers), "device": "cpu",
+            "backend": "onnx" if base.startswith("onnx-") else "torch"}
+    chunk = batch_size * 4  # the label command's group size
+    preparer = Preparer(read_config(resolve_model(model)).normalizer)
+    t0 = time.perf_counter()
+    pool = WorkerPool(workers, load, chunk)
+    try:
+        pool.wait_ready(lambda: False)
+        load_s = time.perf_counter() - t0
+
+        def run(texts: list[str]) -> None:
+            # One group per chunk of sentences, each sentence an article of its own.
+            whole = [[s] for s in map(preparer.sentence, texts) if s is not None]
+            groups = ((None, whole[i:i + chunk]) for i in range(0, len(whole), chunk))
+            for _, outcome in pool.label(groups, lambda: False, lambda n: None):
+                if outcome[0] != "ok":
+                    raise RuntimeError(f"{mode}: a group was not labelled: {outcome}")
+
+        run(sentences[:8])  # warm-up
+        seconds = best_of(rounds, lambda: run(sentences))
+        peak = peak_rss_mb() + sum(process_peak_rss_mb(p.pid) for p in pool.procs)
+    finally:
+        pool.close()
+    return {"mode": mode, "sentences": len(sentences), "seconds": seconds,
+            "sentences_per_second": len(sentences) / seconds, "load_seconds": load_s, "peak_rss_mb": peak,
+            "batch_size": batch_size, "workers": workers, "threads_per_worker": load["threads"]}
+
+
+def process_peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a running process (Linux ``VmHWM``), 0 where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None,
-           onnx_batch_size: int = REFERENCE_BATCH, rounds: int = 1) -> dict:
+           onnx_batch_size: int = REFERENCE_BATCH, rounds: int = 1, workers: int | None = None) -> dict:
     from persian_stance.infer.predictor import Predictor
 
     sentences = json.loads(sentences_file.read_text(encoding="utf-8"))
     if mode == "reference":
         return reference_worker(model, sentences, threads, rounds)
+    if mode.endswith("-workers"):
+        return pool_worker(mode, model, sentences, onnx_batch_size if mode.startswith("onnx-") else batch_size,
+                           threads, workers, rounds)
     backend = "onnx" if mode.startswith("onnx-") else "torch"
     if backend == "onnx":
         batch_size = onnx_batch_size
@@ -183,7 +245,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="time each mode this many times and keep the fastest (a busy machine only slows runs)")
     ap.add_argument("--onnx-batch-size", type=int, default=REFERENCE_BATCH, help="batch size of the onnx modes")
-    ap.add_argument("--modes", default="reference,naive,fp32,int8,onnx-fp32,onnx-int8")
+    ap.add_argument("--modes", default="reference,naive,fp32,int8,onnx-fp32,onnx-int8,onnx-fp32-workers,onnx-int8-workers")
+    ap.add_argument("--workers", type=int, help="processes of the MODE-workers modes (default: one per core)")
     ap.add_argument("--first-label", default="torch,onnx,torch-int8,onnx-int8",
                     help="backends whose time to first label is measured ('' to skip)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -193,7 +256,7 @@ def main() -> int:
 
     if args._worker:
         print(json.dumps(worker(args._worker, args.model, args._sentences, args.batch_size, args.dev or None,
-                                args.threads, args.onnx_batch_size, args.rounds)))
+                                args.threads, args.onnx_batch_size, args.rounds, args.workers)))
         return 0
 
     if not args.input.exists():
@@ -210,18 +273,21 @@ def main() -> int:
     results = {}
     for mode in args.modes.split(","):
         if mode.startswith("onnx-"):
+            mode_engine = mode.removesuffix("-workers")
             # Build the export (once per checkpoint and precision) in a process of its
             # own, so that neither its time nor its memory counts in the mode's.
             print(f"building the {mode} export if it is not cached …", file=sys.stderr, flush=True)
             subprocess.run([sys.executable, "-c", "import sys; from persian_stance.infer.predictor import Predictor; "
                             "Predictor.load(sys.argv[1], backend='onnx', quantize=sys.argv[2] == 'onnx-int8')",
-                            args.model, mode], check=True, capture_output=True)
+                            args.model, mode_engine], check=True, capture_output=True)
         cmd = [sys.executable, __file__, "--_worker", mode, "--_sentences", str(tmp), "--model", args.model,
                "--batch-size", str(args.batch_size), "--onnx-batch-size", str(args.onnx_batch_size),
                "--rounds", str(args.rounds),
                "--dev", args.dev or ""]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
         print(f"running {mode} …", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -303,6 +369,8 @@ def render(results: dict) -> str:
         sps = r["sentences_per_second"]
         dev = r.get("dev", {})
         same = r.get("dev_identical_to_torch_fp32")
+        if "workers" in r:
+            mode = f"{mode} ({r['workers']} × {r['threads_per_worker']} thread{'s' if r['threads_per_worker'] > 1 else ''})"
         lines.append(
             f"| {mode} | {r.get('batch_size', '–')} | {r['sentences']} | {r['seconds']:.1f} | {sps:.1f} | "
             f"{ratio(sps, ref)} | {ratio(sps, base)} | {ratio(sps, fp32)} | {r['peak_rss_mb']:.0f} | "
