@@ -150,6 +150,7 @@ def fit_calibration(topic_z, topic_y, stance_z, stance_y, stance_rule: str = "ar
 def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
     from dataclasses import replace
 
+    from persian_stance.infer.calibration import Calibration
     from persian_stance.infer.labels import TOPICS
     from persian_stance.infer.predictor import Predictor
 
@@ -159,6 +160,7 @@ def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
     records = load_records([p for spec in data for p in resolve_data(spec)])
     predictor = Predictor.load(model)
     old = predictor.config.calibration
+    raw = Calibration()
     tz, ty, sz, sy = held_out_logits(predictor, records)
     if not len(sy):
         raise SystemExit(f"{', '.join(data)}: no gold actor mention to calibrate the stance head on")
@@ -170,6 +172,9 @@ def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
     report = {
         "model": str(model), "data": data, "sentences": len(records), "gold_mentions": int(len(sy)),
         "stance_rule": stance_rule, "calibration": new.to_dict(), "topic_thresholds": thresholds,
+        # temperature 1, no bias: the heads' raw probabilities, for a checkpoint
+        # that was already calibrated at the end of training ("before" is then "after")
+        "uncalibrated": _scores(raw.topic_probs(tz), ty, raw.stance_probs(sz), sy),
         "before": _scores(old.topic_probs(tz), ty, old.stance_probs(sz), sy),
         "after": _scores(new.topic_probs(tz), ty, new.stance_probs(sz), sy),
     }
@@ -178,17 +183,18 @@ def calibrate(model: str, data: list[str], stance_rule: str = "argmax"):
 
 
 def render(report: dict) -> str:
-    b, a = report["before"], report["after"]
+    u, b, a = report["uncalibrated"], report["before"], report["after"]
     c = report["calibration"]
     return "\n".join([
         f"Calibration of `{report['model']}` on {', '.join(report['data'])} "
         f"({report['sentences']} sentences, {report['gold_mentions']} gold mentions)", "",
         f"topic temperature {c['topic_temperature']:.3f}, stance temperature {c['stance_temperature']:.3f}, "
         f"stance bias {c['stance_bias']} (rule: {report['stance_rule']})", "",
-        "| | before | after |", "|---|---|---|",
-        f"| topic ECE | {b['topic_ece']:.4f} | {a['topic_ece']:.4f} |",
-        f"| stance ECE | {b['stance_ece']:.4f} | {a['stance_ece']:.4f} |",
-        f"| stance macro-F1 (on this data) | {b['stance_macro_f1']:.3f} | {a['stance_macro_f1']:.3f} |",
+        "| | uncalibrated (temperature 1) | before (the checkpoint as given) | after |", "|---|---|---|---|",
+        f"| topic ECE | {u['topic_ece']:.4f} | {b['topic_ece']:.4f} | {a['topic_ece']:.4f} |",
+        f"| stance ECE | {u['stance_ece']:.4f} | {b['stance_ece']:.4f} | {a['stance_ece']:.4f} |",
+        f"| stance macro-F1 (on this data) | {u['stance_macro_f1']:.3f} | {b['stance_macro_f1']:.3f} | "
+        f"{a['stance_macro_f1']:.3f} |",
         "", "ECE: 10 equal-width bins; topics over every (sentence, topic) pair, stance on the top class of "
             "each gold mention. Fitted and measured on the same data: judge the stance rule on other data.",
     ])
@@ -204,7 +210,7 @@ def reliability_png(report: dict, path: Path) -> None:
     for ax, key, title in ((axes[0], "topic_table", "topics (P(topic))"), (axes[1], "stance_table",
                                                                              "stance (top-class confidence)")):
         ax.plot([0, 1], [0, 1], color="#adb5bd", lw=1, label="perfect")
-        for when, style in (("before", "o--"), ("after", "s-")):
+        for when, style in (("uncalibrated", "^:"), ("before", "o--"), ("after", "s-")):
             t = report[when][key]
             ece_key = "topic_ece" if key == "topic_table" else "stance_ece"
             ax.plot([r["confidence"] for r in t], [r["observed"] for r in t], style,
