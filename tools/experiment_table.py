@@ -57,12 +57,13 @@ def _config_digest(path: Path) -> str:
     return hashlib.sha256((path / "config.json").read_bytes()).hexdigest()[:8]
 
 
-def stance_prior_copy(base: Path, index: int) -> Path:
-    """A copy of ``base`` recalibrated with the per-class stance bias on real dev."""
+def stance_prior_copy(base: Path, name: str, index: int) -> Path:
+    """A copy of ``base`` recalibrated with the per-class stance bias on real dev,
+    kept under the derived experiment's ``name``."""
     from persian_stance.infer.checkpoint import write_config
     from persian_stance.train.calibrate import calibrate
 
-    out = DERIVED / "stance-prior" / str(index)
+    out = DERIVED / name / str(index)
     marker = out / ".base"
     if not marker.is_file() or marker.read_text() != weights_key(base):
         shutil.rmtree(out, ignore_errors=True)
@@ -90,7 +91,7 @@ def experiment_scores(exp: dict, by_name: dict) -> dict[str, list[dict]]:
             out[d].append(scores_of(predictor, key, d))
         return out
     if derive == "stance-prior":
-        runs = [stance_prior_copy(p, i) for i, p in enumerate(runs)]
+        runs = [stance_prior_copy(p, exp["name"], i) for i, p in enumerate(runs)]
     for p in runs:
         predictor = None
         for d in DATA:
