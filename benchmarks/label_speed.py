@@ -15,7 +15,8 @@ measured per mode:
 - fp32: sentences sorted by length and batched (``--batch-size``);
 - int8: the same with int8 dynamic quantisation of the linear layers;
 - onnx-fp32, onnx-int8: the same end to end with the encoder in ONNX Runtime
-  (``backend="onnx"``; batches of ``--onnx-batch-size``), its export built
+  (``backend="onnx"``; batches of ``--onnx-batch-size``, by default the
+  label command's, as for the torch modes), its export built
   into the cache first if it is not there (the build is not timed);
 - MODE-workers (for fp32, int8, onnx-fp32, onnx-int8): MODE labelled the way
   ``persian-stance label`` does it by default on a CPU: ``--workers`` processes
@@ -168,7 +169,7 @@ def process_peak_rss_mb(pid: int) -> float:
 
 
 def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None,
-           onnx_batch_size: int = REFERENCE_BATCH, rounds: int = 1, workers: int | None = None) -> dict:
+           onnx_batch_size: int = 16, rounds: int = 1, workers: int | None = None) -> dict:
     from persian_stance.infer.predictor import Predictor
 
     sentences = json.loads(sentences_file.read_text(encoding="utf-8"))
@@ -244,7 +245,8 @@ def main() -> int:
                     help="labelled file for the fp32/int8 quality check ('' to skip)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="time each mode this many times and keep the fastest (a busy machine only slows runs)")
-    ap.add_argument("--onnx-batch-size", type=int, default=REFERENCE_BATCH, help="batch size of the onnx modes")
+    ap.add_argument("--onnx-batch-size", type=int,
+                    help="batch size of the onnx modes (default: --batch-size, which is the label command's)")
     ap.add_argument("--modes", default="reference,naive,fp32,int8,onnx-fp32,onnx-int8,onnx-fp32-workers,onnx-int8-workers")
     ap.add_argument("--workers", type=int, help="processes of the MODE-workers modes (default: one per core)")
     ap.add_argument("--first-label", default="torch,onnx,torch-int8,onnx-int8",
@@ -253,6 +255,7 @@ def main() -> int:
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     ap.add_argument("--_sentences", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.onnx_batch_size = args.onnx_batch_size or args.batch_size
 
     if args._worker:
         print(json.dumps(worker(args._worker, args.model, args._sentences, args.batch_size, args.dev or None,
