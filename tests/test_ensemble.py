@@ -30,3 +30,24 @@ def test_ensemble_refuses_members_that_read_different_tokens(tiny_checkpoint):
         EnsemblePredictor([a, b])
     with pytest.raises(SettingError, match="at least one"):
         EnsemblePredictor([])
+
+
+def test_evaluate_scores_an_ensemble_as_one_model(tiny_checkpoint, tmp_path):
+    import json
+
+    from persian_stance.train.evaluate import evaluate
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"id": f"r{i}", "text": t, "topics": topics, "stances": stances},
+                                       ensure_ascii=False) + "\n"
+                            for i, (t, topics, stances) in enumerate(RECORDS)), encoding="utf-8")
+    seeds = evaluate([str(tiny_checkpoint)] * 2, [str(data)], tmp_path / "seeds", baselines=False)
+    together = evaluate([str(tiny_checkpoint)] * 2, [str(data)], tmp_path / "ensemble", baselines=False,
+                        ensemble=True)
+    [runs] = [d["model_runs"] for d in together["datasets"].values()]
+    [seed_runs] = [d["model_runs"] for d in seeds["datasets"].values()]
+    assert len(runs) == 1 and len(seed_runs) == 2
+    # two identical members average to the member itself
+    assert runs[0]["stance_macro_f1"] == seed_runs[0]["stance_macro_f1"]
+    assert runs[0]["topic_macro_f1"] == seed_runs[0]["topic_macro_f1"]
+    assert "scored as one ensemble" in (tmp_path / "ensemble" / "report.md").read_text(encoding="utf-8")

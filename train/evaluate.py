@@ -38,11 +38,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name-swap", nargs="*", default=None, metavar="DATA",
                    help="run the name-swap stance test on these data (default: the first --data)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--ensemble", action="store_true",
+                   help="score the checkpoints as one model, their probabilities averaged (infer/ensemble.py), "
+                        "instead of each on its own")
 
 
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.model, args.data, args.out, baselines=not args.no_baselines,
-                      name_swap_data=args.name_swap, batch_size=args.batch_size)
+                      name_swap_data=args.name_swap, batch_size=args.batch_size, ensemble=args.ensemble)
     print((args.out / "report.md").read_text(encoding="utf-8"))
     return 0 if report else 1
 
@@ -58,7 +61,10 @@ def _dataset_name(spec: str) -> str:
 
 
 def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = True,
-             name_swap_data: list[str] | None = None, batch_size: int = 32) -> dict:
+             name_swap_data: list[str] | None = None, batch_size: int = 32, ensemble: bool = False) -> dict:
+    """Score ``models`` (each a seed, or with ``ensemble`` together as one
+    averaged predictor) and the baselines on ``data``; writes the report to ``out``."""
+    from persian_stance.infer.ensemble import EnsemblePredictor
     from persian_stance.infer.predictor import Predictor
 
     from .corpus import resolve_data
@@ -66,8 +72,11 @@ def evaluate(models: list[str], data: list[str], out: Path, baselines: bool = Tr
 
     out.mkdir(parents=True, exist_ok=True)
     datasets = {_dataset_name(spec): load_records(resolve_data(spec)) for spec in data}
-    predictors = [Predictor.load(m, batch_size=batch_size) for m in models]
-    report: dict = {"models": [str(m) for m in models], "datasets": {}}
+    if ensemble:
+        predictors = [EnsemblePredictor.load_all(models, batch_size=batch_size)]
+    else:
+        predictors = [Predictor.load(m, batch_size=batch_size) for m in models]
+    report: dict = {"models": [str(m) for m in models], "ensemble": ensemble, "datasets": {}}
 
     trained_baselines = {}
     if baselines:
@@ -229,7 +238,8 @@ def render_markdown(report: dict) -> str:
     from persian_stance.infer.labels import TOPICS
 
     lines = ["# Evaluation report", "",
-             f"Checkpoints ({len(report['models'])}): " + ", ".join(f"`{m}`" for m in report["models"]), ""]
+             f"Checkpoints ({len(report['models'])}): " + ", ".join(f"`{m}`" for m in report["models"])
+             + (", scored as one ensemble (their probabilities averaged)" if report.get("ensemble") else ""), ""]
     if "baseline_training_records" in report:
         lines += [f"Baselines trained on the same {report['baseline_training_records']} training records.", ""]
     lines += ["Metrics over the whole dataset; the model row is mean ± std over the checkpoints. "
