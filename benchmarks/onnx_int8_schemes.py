@@ -47,14 +47,14 @@ def export_fp32(model, folder: Path, *, eager: bool) -> Path:
     matrix products, the form ONNX Runtime's BERT optimiser recognises)."""
     from persian_stance.infer.onnx_engine import export_encoder
 
+    before = model.encoder.config._attn_implementation
     if eager:
         model.encoder.set_attn_implementation("eager")
     try:
         path = folder / ("eager.onnx" if eager else "traced.onnx")
         export_encoder(model, path)
     finally:
-        if eager:
-            model.encoder.set_attn_implementation("sdpa")
+        model.encoder.set_attn_implementation(before)  # the torch timing below runs the model as loaded
     return path
 
 
