@@ -155,7 +155,8 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """Pad a batch of encoded sentences (dicts with ``input_ids``,
     ``mention_tokens``, optionally ``targets`` (dicts with ``slot``,
-    ``input_ids``, ``mention_tokens``) and ``topic_labels``/``stance_labels``).
+    ``input_ids``, ``mention_tokens``), ``topic_labels``/``stance_labels`` and
+    ``topic_soft``/``stance_soft``).
     Target-marked copies are flattened into ``target_*`` tensors, with
     ``target_slot`` = sentence index × number of actors + actor index."""
     T = max(len(b["input_ids"]) for b in batch)
@@ -189,4 +190,7 @@ def collate(
         out["topic_labels"] = torch.tensor([b["topic_labels"] for b in batch], dtype=torch.float32)
     if "stance_labels" in batch[0]:
         out["stance_labels"] = torch.tensor([b["stance_labels"] for b in batch], dtype=torch.long)
+    for key in ("topic_soft", "stance_soft"):  # a teacher's probabilities (distillation)
+        if key in batch[0]:
+            out[key] = torch.tensor([b[key] for b in batch], dtype=torch.float32)
     return out

@@ -35,6 +35,8 @@ class TopicStanceModel(nn.Module):
         )
         # Training-only settings, set by the trainer and not saved with checkpoints.
         self.label_smoothing = 0.0
+        # Share of the loss taken by a teacher's soft targets when the batch has them (distillation).
+        self.distill_weight = 0.5
         # Loss weights for imbalanced labels; set by the trainer, not saved.
         self.register_buffer("topic_pos_weight", torch.ones(len(TOPICS)), persistent=False)
         self.register_buffer("stance_class_weight", torch.ones(len(STANCES)), persistent=False)
@@ -55,6 +57,8 @@ class TopicStanceModel(nn.Module):
         target_slot: torch.Tensor | None = None,
         topic_labels: torch.Tensor | None = None,
         stance_labels: torch.Tensor | None = None,
+        topic_soft: torch.Tensor | None = None,
+        stance_soft: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         hidden = self.encode(input_ids, attention_mask)
         sentence = _mean(hidden, attention_mask.unsqueeze(1)).squeeze(1)  # [B, H]
@@ -90,9 +94,25 @@ class TopicStanceModel(nn.Module):
                 )
             else:
                 stance_loss = stance_logits.sum() * 0.0
+            if topic_soft is not None and stance_soft is not None:
+                topic_loss, stance_loss = self._distilled(topic_logits, stance_logits, topic_soft, stance_soft,
+                                                          topic_loss, stance_loss)
             out["loss"] = topic_loss + stance_loss
         return out
 
+    def _distilled(self, topic_logits, stance_logits, topic_soft, stance_soft, topic_loss, stance_loss):
+        """The hard losses mixed with cross-entropy against a teacher's probabilities.
+        The soft part has no class weights: the teacher's probabilities already carry
+        its decision rule, and weighting them again would push the student past it."""
+        w = self.distill_weight
+        soft_topic = nn.functional.binary_cross_entropy_with_logits(topic_logits, topic_soft)
+        flat_soft = stance_soft.reshape(-1, len(STANCES))
+        has = flat_soft.sum(-1) > 0  # slots with a stance target
+        if has.any():
+            log_p = torch.log_softmax(stance_logits.reshape(-1, len(STANCES))[has].float(), dim=-1)
+            soft_stance = -(flat_soft[has] * log_p).sum(-1).mean()
+            stance_loss = (1 - w) * stance_loss + w * soft_stance
+        return (1 - w) * topic_loss + w * soft_topic, stance_loss
 
 
 def _mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,10 @@
 
     python tools/self_train_labels.py --model checkpoints/default --out runs/selftrain/pseudo-r1.jsonl
 
+With ``--all`` it keeps every sentence instead, sure or not, as the transfer
+set of a distillation (experiment 7): the labels it writes are the teacher's
+decisions, and ``tools/distill_targets.py`` adds its probabilities.
+
 Reads ``../shared/realnews/pool.jsonl`` (or ``$PERSIAN_STANCE_POOL``), keeps the
 articles that no labelled sentence comes from (not in
 ``data/realnews/selection/references.jsonl`` nor in any real split), samples
@@ -18,7 +22,7 @@ Of the kept sentences, at most ``--per-article`` come from one article, and
 sentences with neither topic nor actor make up at most ``--plain-share`` of the
 output, which holds at most ``--max-sentences``. A sentence whose text also
 appears in a real dev or test split, or in ``../shared/realnews/dev.jsonl``, is
-never kept: those are measured on.
+never kept: those are measured on; nor is one already in the real train split.
 
 Writes reference records (article id, offsets, hash; never the text, which
 the pool's licences keep out of the repository) with ``"source": "pseudo"``,
@@ -48,11 +52,13 @@ def labelled_articles() -> set[str]:
 
 
 def measured_texts() -> set[str]:
-    """Text keys of every sentence that is measured on."""
+    """Text keys of every sentence that is measured on, or labelled already (an
+    unlabelled article can repeat a labelled one's sentence, which training
+    would then read twice with two labels)."""
     from persian_stance.train.corpus import resolve_data
     from persian_stance.train.records import load_records, text_key
 
-    paths = [*resolve_data("real-dev"), *resolve_data("real-test")]
+    paths = [*resolve_data("real-dev"), *resolve_data("real-test"), *resolve_data("real-train")]
     if SHARED_DEV.is_file():
         paths.append(SHARED_DEV)
     return {text_key(r.text) for p in paths for r in load_records([p])}
@@ -66,11 +72,16 @@ def confident(result, topic_low: float, topic_high: float, stance_min: float) ->
 
 def main() -> int:
     from persian_stance.infer import Predictor
+    from persian_stance.infer.ensemble import EnsemblePredictor
     from persian_stance.train.realnews import Pool, reference_id, sentence_hash
     from persian_stance.train.records import text_key
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="default", help="checkpoint that labels (default: the shipped one)")
+    ap.add_argument("--model", nargs="+", default=["default"],
+                    help="checkpoint that labels (default: the shipped one); several are averaged")
+    ap.add_argument("--all", action="store_true",
+                    help="keep every sentence, sure or not (a distillation transfer set: the soft targets of "
+                         "tools/distill_targets.py carry the teacher's doubt)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--articles", type=int, default=500, help="unlabelled articles to label (seeded sample)")
     ap.add_argument("--seed", type=int, default=13)
@@ -91,7 +102,9 @@ def main() -> int:
     chosen = rng.sample(unlabelled, min(args.articles, len(unlabelled)))
     print(f"{len(unlabelled)} unlabelled pool articles; labelling {len(chosen)}", file=sys.stderr, flush=True)
     skip = measured_texts()
-    predictor = Predictor.load(args.model, device="cpu", threads=args.threads)
+    load = dict(device="cpu", threads=args.threads)
+    predictor = (EnsemblePredictor.load_all(args.model, **load) if len(args.model) > 1
+                 else Predictor.load(args.model[0], **load))
 
     kept: list[tuple[str, object]] = []
     seen: set[str] = set()
@@ -108,7 +121,8 @@ def main() -> int:
                 if key in skip or key in seen:
                     continue
                 seen.add(key)
-                if confident(r, args.topic_low, args.topic_high, args.stance_min):
+                if args.all and all(a.stance is not None for a in r.actors) or \
+                        confident(r, args.topic_low, args.topic_high, args.stance_min):
                     ok.append(r)
             rng.shuffle(ok)
             kept += [(article, r) for r in ok[:args.per_article]]

@@ -27,6 +27,10 @@ class DataConfig:
     """Sampling weight of each ``train`` entry, in the same order (empty: all 1).
     Each epoch sees an entry's sentences ``weight`` times: 2 repeats them, 0.5
     keeps a fixed random half (the training seed picks it)."""
+    soft_targets: str = ""
+    """A teacher's probabilities for every train record (``tools/distill_targets.py``):
+    the student learns them beside the gold labels (``training.distill_weight``).
+    Empty: gold labels only."""
 
 
 @dataclass
@@ -88,6 +92,9 @@ class TrainingConfig:
     scores then read as probabilities); thresholds are tuned after it."""
     stance_rule: str = "argmax"
     """``argmax``, or ``prior``: also fit a per-class stance bias for macro-F1 on dev."""
+    distill_weight: float = 0.5
+    """With ``data.soft_targets``: the loss is (1 - w) × gold-label loss + w × loss
+    against the teacher's probabilities."""
     logging_steps: int = 20
     init_from: str = ""
     """A checkpoint folder whose trained weights start this run (same encoder,
@@ -194,6 +201,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "training.class_weight_power": (lambda v: v >= 0, "at least 0"),
     "training.max_class_weight": (lambda v: v >= 1, "at least 1"),
     "training.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "training.distill_weight": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "training.gradient_accumulation_steps": (lambda v: v >= 1, "at least 1"),
     "training.mixed_precision": (lambda v: v in ("auto", "bf16", "fp16", "no"), "auto, bf16, fp16 or no"),
     "training.stance_rule": (lambda v: v in ("argmax", "prior"), "'argmax' or 'prior'"),

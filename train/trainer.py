@@ -150,11 +150,19 @@ def build(config, quiet: bool = False) -> Session:
     preparer = Preparer.for_checkpoint(ckpt_config, tokenizer)
     train_rows, train_stats = record_features(train_records, preparer)
     dev_rows, dev_stats = record_features(dev_records, preparer)
+    if config.data.soft_targets:
+        from .soft_targets import attach, read_targets
+
+        header, targets = read_targets(config.data.soft_targets)
+        n = attach(train_rows, train_records, targets, config.data.soft_targets)
+        log.info("distillation: soft targets of %s for %d records (%d stance targets), weight %.2f",
+                 ", ".join(header["teacher"]), len(train_rows), n, tc.distill_weight)
     log.info("train features: %s; dev features: %s", train_stats, dev_stats)
     train_ds, dev_ds = to_dataset(train_rows), to_dataset(dev_rows)
 
     model = TopicStanceModel(encoder, dropout=config.heads.dropout, stance_hidden=config.heads.stance_hidden)
     model.label_smoothing = tc.label_smoothing
+    model.distill_weight = tc.distill_weight
     if tc.class_weights:
         _set_class_weights(model, train_rows, tc.max_class_weight, tc.class_weight_power)
     if config.encoder.finetune == "lora":
