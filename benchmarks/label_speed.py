@@ -12,7 +12,9 @@ measured per mode:
   length, no heads, no actor detection, no I/O: the practical limit of the
   torch path, of which every mode's speed is also given as a multiple;
 - naive: one sentence per call, no batching (``predict([s])``);
-- fp32: sentences sorted by length and batched (``--batch-size``);
+- fp32: sentences fed as the label command feeds them, in groups of
+  ``--group-batches`` batches (default: its own), each group sorted by length
+  and batched (``--batch-size``);
 - int8: the same with int8 dynamic quantisation of the linear layers;
 - onnx-fp32, onnx-int8: the same end to end with the encoder in ONNX Runtime
   (``backend="onnx"``; batches of ``--onnx-batch-size``, by default the
@@ -117,13 +119,13 @@ def reference_worker(model: str, sentences: list[str], threads: int | None, roun
 
 
 def pool_worker(mode: str, model: str, sentences: list[str], batch_size: int, threads: int | None, workers: int | None,
-                rounds: int = 1) -> dict:
+                rounds: int = 1, group_batches: int | None = None) -> dict:
     """``mode`` (one of the single-process modes) run by a ``WorkerPool``, as the
     label command runs it with ``--workers``."""
     from persian_stance.infer.checkpoint import read_config
     from persian_stance.infer.predictor import resolve_model
     from persian_stance.infer.prepare import Preparer
-    from persian_stance.infer.workers import WorkerPool, available_cores, threads_per_worker
+    from persian_stance.infer.workers import GROUP_BATCHES, WorkerPool, available_cores, group_size, threads_per_worker
 
     base = mode.removesuffix("-workers")
     cores = threads or available_cores()
@@ -131,7 +133,7 @@ def pool_worker(mode: str, model: str, sentences: list[str], batch_size: int, th
     load = {"path_or_preset": model, "batch_size": batch_size, "quantize": base.endswith("int8"),
             "threads": threads_per_worker(cores, workers), "device": "cpu",
             "backend": "onnx" if base.startswith("onnx-") else "torch"}
-    chunk = batch_size * 4  # the label command's group size
+    chunk = group_size(batch_size, group_batches or GROUP_BATCHES)  # the label command's groups
     preparer = Preparer(read_config(resolve_model(model)).normalizer)
     t0 = time.perf_counter()
     pool = WorkerPool(workers, load, chunk)
@@ -169,15 +171,17 @@ def process_peak_rss_mb(pid: int) -> float:
 
 
 def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None,
-           onnx_batch_size: int = 16, rounds: int = 1, workers: int | None = None) -> dict:
+           onnx_batch_size: int = 16, rounds: int = 1, workers: int | None = None,
+           group_batches: int | None = None) -> dict:
     from persian_stance.infer.predictor import Predictor
+    from persian_stance.infer.workers import GROUP_BATCHES, group_size
 
     sentences = json.loads(sentences_file.read_text(encoding="utf-8"))
     if mode == "reference":
         return reference_worker(model, sentences, threads, rounds)
     if mode.endswith("-workers"):
         return pool_worker(mode, model, sentences, onnx_batch_size if mode.startswith("onnx-") else batch_size,
-                           threads, workers, rounds)
+                           threads, workers, rounds, group_batches)
     backend = "onnx" if mode.startswith("onnx-") else "torch"
     if backend == "onnx":
         batch_size = onnx_batch_size
@@ -192,7 +196,8 @@ def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: st
             for s in sentences:
                 predictor.predict([s])
         else:
-            chunk = 512  # how the labelling command feeds the model: many sentences per call
+            # in the label command's groups, each sorted by length and cut into batches
+            chunk = group_size(predictor.batch_size, group_batches or GROUP_BATCHES)
             for i in range(0, len(sentences), chunk):
                 predictor.predict(sentences[i:i + chunk])
 
@@ -251,6 +256,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, help="processes of the MODE-workers modes (default: one per core)")
     ap.add_argument("--first-label", default="torch,onnx,torch-int8,onnx-int8",
                     help="backends whose time to first label is measured ('' to skip)")
+    ap.add_argument("--group-batches", type=int,
+                    help="batches' worth of sentences per group (default: the label command's, "
+                         "infer/workers.py GROUP_BATCHES)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     ap.add_argument("--_sentences", type=Path, help=argparse.SUPPRESS)
@@ -259,7 +267,8 @@ def main() -> int:
 
     if args._worker:
         print(json.dumps(worker(args._worker, args.model, args._sentences, args.batch_size, args.dev or None,
-                                args.threads, args.onnx_batch_size, args.rounds, args.workers)))
+                                args.threads, args.onnx_batch_size, args.rounds, args.workers,
+                                args.group_batches)))
         return 0
 
     if not args.input.exists():
@@ -291,6 +300,8 @@ def main() -> int:
             cmd += ["--threads", str(args.threads)]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
+        if args.group_batches:
+            cmd += ["--group-batches", str(args.group_batches)]
         print(f"running {mode} …", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

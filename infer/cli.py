@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from .inputs import InputOptions, iter_items
     from .outputs import RECORD_FIELDS, Writer
     from .predictor import DEFAULT_BATCH_SIZE, device_type, resolve_device
-    from .workers import (available_cores, available_memory, default_workers, group_items, group_records,
+    from .workers import (available_cores, available_memory, default_workers, group_items, group_records, group_size,
                           threads_per_worker)
 
     kept = tuple(f.strip() for f in args.keep_fields.split(",") if f.strip())
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     writer = None
     progress = None
     try:
-        labeller = _InProcess(load) if workers == 1 else _Workers(load, workers, batch_size * 4)
+        labeller = _InProcess(load) if workers == 1 else _Workers(load, workers, group_size(batch_size))
         if not labeller.start(lambda: stop.requested):
             print("stopped before the model was loaded; nothing was written", file=sys.stderr)
             return 130
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
                 progress.set_postfix_str(f"{counts['articles']} items labelled, {counts['failed']} failed")
 
         items = _unique(iter_items(args.inputs, opts), fmt, skip, counts)
-        groups = group_items(items, labeller.segment, batch_size * 4, split=not args.sentences,
+        groups = group_items(items, labeller.segment, group_size(batch_size), split=not args.sentences,
                              dedupe=not args.keep_duplicates, stopped=lambda: stop.requested)
         for group, outcome in labeller.label(groups, on_batch, lambda: stop.requested):
             write(group, outcome)
@@ -285,9 +285,9 @@ class _InProcess:
 
     def label(self, groups, on_batch, stopped):
         from .predictor import NonFiniteOutput
-        from .workers import label_group
+        from .workers import group_size, label_group
 
-        chunk = self.predictor.batch_size * 4
+        chunk = group_size(self.predictor.batch_size)
         for group in groups:
             try:
                 outcome = ("ok", label_group(self.predictor, [s for _, s in group], chunk, on_batch=on_batch))

@@ -116,6 +116,7 @@ def label_ray(inputs: list[str] | str, out: str | Path, *, input_format: str = "
     from ray.data.datasource import BlockBasedFileDatasink
 
     from .inputs import InputOptions, Item, _from_stream, item_from_record
+    from .workers import group_size
 
     inputs = [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
     out = str(out)
@@ -169,7 +170,7 @@ def label_ray(inputs: list[str] | str, out: str | Path, *, input_format: str = "
     load = dict(path_or_preset=model, device="cpu", batch_size=batch_size, max_length=max_length,
                 quantize=quantize, threads=threads)
     labelled = ds.map_batches(
-        _Labeller, fn_constructor_kwargs=dict(load=load, chunk=batch_size * 4, split=not sentences,
+        _Labeller, fn_constructor_kwargs=dict(load=load, chunk=group_size(batch_size), split=not sentences,
                                               dedupe=not keep_duplicates),
         # a few dozen articles per call: enough to fill batches, small enough to spread over the actors
         batch_size=32, compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=threads, batch_format="pandas")

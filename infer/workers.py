@@ -28,6 +28,17 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import UserError
 
+GROUP_BATCHES = 4
+"""Batches' worth of sentences per group: each group is sorted by length and cut
+into batches, so larger groups pad less, while smaller ones spread a modest
+input over more workers and reach the first output line sooner."""
+
+
+def group_size(batch_size: int, batches: int = GROUP_BATCHES) -> int:
+    """Sentences per group (``chunk`` below) for the given batch size: the one
+    place the label command, the Ray path and the benchmark take it from."""
+    return batch_size * batches
+
 
 def available_cores() -> int:
     """CPU cores this process may run on (its affinity mask, which containers
