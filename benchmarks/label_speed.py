@@ -313,7 +313,7 @@ def main() -> int:
         print(f"time to first label, {name} …", file=sys.stderr, flush=True)
         first_label[name] = min(time_to_first_label(ONE_ARTICLE, name.split("-")[0], name.endswith("-int8"),
                                                     args.threads) for _ in range(args.rounds))
-    work = model_work(args.model, tmp)
+    work = model_work(args.model, tmp, args.onnx_batch_size, args.group_batches)
     for r in results.values():
         r["linear_gflop_per_second"] = work["gflop"] / r["seconds"]
     for mode, r in results.items():
@@ -325,6 +325,10 @@ def main() -> int:
     results["_cpu"] = {"matmul_gflop_per_second": matmul_gflops()}
     print(f"{work['tokens']} tokens ({work['tokens'] / len(sentences):.1f} a sentence), "
           f"{work['linear_params'] / 1e6:.1f} M weights in linear layers → {work['gflop']:.0f} GFLOP of matrix work",
+          file=sys.stderr)
+    print(f"padding: the label command's groups of {work['group_size']} sentences read "
+          f"{work['padded_tokens_label_groups'] / work['tokens']:.2f}× the real tokens at batch {args.onnx_batch_size}; "
+          f"the reference's one sort {work['padded_tokens_reference'] / work['tokens']:.2f}× at batch {REFERENCE_BATCH}",
           file=sys.stderr)
     print(f"this CPU's fp32 matrix multiply (1024×1024, torch, best round): {results['_cpu']['matmul_gflop_per_second']:.0f} GFLOP/s",
           file=sys.stderr)
@@ -355,17 +359,37 @@ def matmul_gflops(n: int = 1024, rounds: int = 7, repeats: int = 10) -> float:
     return best
 
 
-def model_work(model: str, sentences_file: Path) -> dict:
-    """Tokens the model sees and the weights of its linear layers: the matrix work of one pass."""
+def model_work(model: str, sentences_file: Path, batch_size: int, group_batches: int | None = None) -> dict:
+    """Tokens the model sees and the weights of its linear layers: the matrix work of one pass.
+    Also the tokens a forward pass reads once padded: with the label command's
+    groups (each sorted by length, cut into batches of ``batch_size``) and with
+    the reference's one sort of all sentences (batches of 32)."""
     import torch
 
     from persian_stance.infer.predictor import Predictor
+    from persian_stance.infer.workers import GROUP_BATCHES, group_size
 
     p = Predictor.load(model, device="cpu")
-    tokens = sum(len(p.preparer.prepare(s).features.input_ids)
-                 for s in json.loads(sentences_file.read_text(encoding="utf-8")))
+    lengths = [len(p.preparer.prepare(s).features.input_ids)
+               for s in json.loads(sentences_file.read_text(encoding="utf-8"))]
+    tokens = sum(lengths)
     params = sum(m.weight.numel() for m in p.model.encoder.modules() if isinstance(m, torch.nn.Linear))
-    return {"tokens": tokens, "linear_params": params, "gflop": 2 * params * tokens / 1e9}
+    chunk = group_size(batch_size, group_batches or GROUP_BATCHES)
+    return {"tokens": tokens, "linear_params": params, "gflop": 2 * params * tokens / 1e9,
+            "padded_tokens_label_groups": padded_tokens(lengths, chunk, batch_size),
+            "padded_tokens_reference": padded_tokens(lengths, len(lengths), REFERENCE_BATCH),
+            "group_size": chunk}
+
+
+def padded_tokens(lengths: list[int], group: int, batch: int) -> int:
+    """Tokens read when ``lengths`` are taken ``group`` at a time, each group
+    sorted and cut into batches padded to their longest sentence."""
+    total = 0
+    for g in range(0, len(lengths), group):
+        ordered = sorted(lengths[g:g + group])
+        for b in range(0, len(ordered), batch):
+            total += ordered[min(b + batch, len(ordered)) - 1] * len(ordered[b:b + batch])
+    return total
 
 
 def render(results: dict) -> str:
