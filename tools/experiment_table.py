@@ -74,6 +74,23 @@ def stance_prior_copy(base: Path, name: str, index: int) -> Path:
     return out
 
 
+def soup_copy(bases: list[Path], name: str) -> Path:
+    """One checkpoint whose weights are the mean of ``bases``' (a uniform "model
+    soup": the seeds share the pretrained encoder they were fine-tuned from),
+    with the first one's calibration and topic thresholds; kept under ``name``."""
+    from persian_stance.infer.checkpoint import read_config, read_weights, save_checkpoint
+
+    out = DERIVED / name / "0"
+    key = "-".join(weights_key(p) for p in bases)
+    marker = out / ".base"
+    if not marker.is_file() or marker.read_text() != key:
+        states = [read_weights(p) for p in bases]
+        mean = {k: (sum(s[k].float() for s in states) / len(states)).to(v.dtype) for k, v in states[0].items()}
+        save_checkpoint(out, read_config(bases[0]), mean)
+        marker.write_text(key)
+    return out
+
+
 def experiment_scores(exp: dict, by_name: dict) -> dict[str, list[dict]]:
     from persian_stance.infer.ensemble import EnsemblePredictor
     from persian_stance.infer.predictor import Predictor
@@ -92,6 +109,10 @@ def experiment_scores(exp: dict, by_name: dict) -> dict[str, list[dict]]:
         return out
     if derive == "stance-prior":
         runs = [stance_prior_copy(p, exp["name"], i) for i, p in enumerate(runs)]
+    if derive == "soup":
+        if len(runs) < 2:
+            return out
+        runs = [soup_copy(runs, exp["name"])]
     for p in runs:
         predictor = None
         for d in DATA:
