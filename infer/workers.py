@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import UserError
 
-GROUP_BATCHES = 4
+GROUP_BATCHES = 16
 """Batches' worth of sentences per group: each group is sorted by length and cut
 into batches, so larger groups pad less, while smaller ones spread a modest
 input over more workers and reach the first output line sooner."""
