@@ -82,40 +82,51 @@ def write_targets(path: str | Path, teacher: Iterable[str], rows: Iterable[dict]
 
 def read_targets(path: str | Path) -> tuple[dict, dict[str, SoftTarget]]:
     """The header and the targets by record id; errors name the file and line."""
+    from persian_stance.infer.jsonl import iter_objects
+
     path = Path(path)
+    header: dict | None = None
+    targets: dict[str, SoftTarget] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, obj in iter_objects(path):
+            if header is None:
+                if obj.get("format") != FORMAT or obj.get("version") != VERSION:
+                    raise SoftTargetError(f"{path}:{n}: not a soft-target file of version {VERSION} "
+                                          f"(header {json.dumps(obj)[:80]!r})")
+                header = obj
+                continue
+            rid = obj.get("id")
+            if not isinstance(rid, str):
+                raise SoftTargetError(f"{path}:{n}: missing field 'id' (or not a string)")
+            if rid in targets:
+                raise SoftTargetError(f"{path}:{n}: duplicate id {rid!r}")
+            targets[rid] = _target(obj, path, n)
     except FileNotFoundError:
         raise SoftTargetError(f"soft-target file not found: {path} (make it with tools/distill_targets.py)") from None
     except UnicodeDecodeError as e:
         raise SoftTargetError(f"{path}: not valid UTF-8 ({e.reason})") from None
-    if not lines:
+    except SoftTargetError:
+        raise
+    except ValueError as e:  # iter_objects: not JSON, or not an object; names the file and line
+        raise SoftTargetError(str(e)) from None
+    if header is None:
         raise SoftTargetError(f"{path}: empty file, expected a header line")
-    header = _json(path, 1, lines[0])
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise SoftTargetError(f"{path}:1: not a soft-target file of version {VERSION} "
-                              f"(header {lines[0][:80]!r})")
-    targets: dict[str, SoftTarget] = {}
-    for n, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        obj = _json(path, n, line)
-        try:
-            rid, h = obj["id"], obj["hash"]
-            topics = [_prob(obj["topics"][t]) for t in TOPICS]
-            stances = {}
-            for actor, probs in obj["stances"].items():
-                if actor not in ACTORS:
-                    raise ValueError(f"unknown actor {actor!r}")
-                stances[actor] = [_prob(probs[s]) for s in STANCES]
-        except KeyError as e:
-            raise SoftTargetError(f"{path}:{n}: missing field {e}") from None
-        except (TypeError, ValueError, AttributeError) as e:
-            raise SoftTargetError(f"{path}:{n}: {e}") from None
-        if rid in targets:
-            raise SoftTargetError(f"{path}:{n}: duplicate id {rid!r}")
-        targets[rid] = SoftTarget(h, topics, stances)
     return header, targets
+
+
+def _target(obj: dict, path: Path, n: int) -> SoftTarget:
+    try:
+        topics = [_prob(obj["topics"][t]) for t in TOPICS]
+        stances = {}
+        for actor, probs in obj["stances"].items():
+            if actor not in ACTORS:
+                raise ValueError(f"unknown actor {actor!r}")
+            stances[actor] = [_prob(probs[s]) for s in STANCES]
+        return SoftTarget(obj["hash"], topics, stances)
+    except KeyError as e:
+        raise SoftTargetError(f"{path}:{n}: missing field {e}") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise SoftTargetError(f"{path}:{n}: {e}") from None
 
 
 def attach(rows: list[dict], records: Sequence[Record], targets: dict[str, SoftTarget], path: str | Path) -> int:
@@ -139,16 +150,6 @@ def attach(rows: list[dict], records: Sequence[Record], targets: dict[str, SoftT
         row["topic_soft"] = list(t.topics)
         row["stance_soft"] = stance
     return attached
-
-
-def _json(path: Path, n: int, line: str) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise SoftTargetError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-    if not isinstance(obj, dict):
-        raise SoftTargetError(f"{path}:{n}: expected a JSON object")
-    return obj
 
 
 def _prob(value) -> float:
