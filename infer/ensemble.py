@@ -49,3 +49,11 @@ class EnsemblePredictor(Predictor):
             on_batch(len(prepared))
         return [(np.mean([o[i][0] for o in outs], axis=0), np.mean([o[i][1] for o in outs], axis=0))
                 for i in range(len(prepared))]
+
+
+def load_predictor(paths: Sequence[str | Path], **kwargs) -> Predictor:
+    """One checkpoint as a :class:`Predictor`, several as their averaged
+    :class:`EnsemblePredictor` (``kwargs`` go to :meth:`Predictor.load`)."""
+    if len(paths) == 1:
+        return Predictor.load(paths[0], **kwargs)
+    return EnsemblePredictor.load_all(paths, **kwargs)

@@ -51,3 +51,12 @@ def test_evaluate_scores_an_ensemble_as_one_model(tiny_checkpoint, tmp_path):
     assert runs[0]["stance_macro_f1"] == seed_runs[0]["stance_macro_f1"]
     assert runs[0]["topic_macro_f1"] == seed_runs[0]["topic_macro_f1"]
     assert "scored as one ensemble" in (tmp_path / "ensemble" / "report.md").read_text(encoding="utf-8")
+
+
+def test_load_predictor_gives_one_model_alone_and_several_averaged(tiny_checkpoint):
+    from persian_stance.infer.ensemble import load_predictor
+
+    one = load_predictor([tiny_checkpoint], device="cpu")
+    two = load_predictor([tiny_checkpoint, tiny_checkpoint], device="cpu")
+    assert type(one) is Predictor
+    assert isinstance(two, EnsemblePredictor) and len(two.members) == 2

@@ -20,8 +20,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    from persian_stance.infer import Predictor
-    from persian_stance.infer.ensemble import EnsemblePredictor
+    from persian_stance.infer.ensemble import load_predictor
     from persian_stance.train.corpus import training_data
     from persian_stance.train.records import load_records
     from persian_stance.train.soft_targets import teacher_targets, write_targets
@@ -36,8 +35,7 @@ def main() -> int:
     files = training_data(args.data)
     records = load_records(files)
     load = dict(device="cpu", threads=args.threads)
-    teacher = (EnsemblePredictor.load_all(args.model, **load) if len(args.model) > 1
-               else Predictor.load(args.model[0], **load))
+    teacher = load_predictor(args.model, **load)
     t0 = time.time()
     print(f"teacher of {len(args.model)} checkpoint(s) on {len(records)} records from {len(files)} files",
           file=sys.stderr, flush=True)

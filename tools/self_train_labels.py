@@ -71,8 +71,7 @@ def confident(result, topic_low: float, topic_high: float, stance_min: float) ->
 
 
 def main() -> int:
-    from persian_stance.infer import Predictor
-    from persian_stance.infer.ensemble import EnsemblePredictor
+    from persian_stance.infer.ensemble import load_predictor
     from persian_stance.train.realnews import Pool, reference_id, sentence_hash
     from persian_stance.train.records import text_key
 
@@ -103,8 +102,7 @@ def main() -> int:
     print(f"{len(unlabelled)} unlabelled pool articles; labelling {len(chosen)}", file=sys.stderr, flush=True)
     skip = measured_texts()
     load = dict(device="cpu", threads=args.threads)
-    predictor = (EnsemblePredictor.load_all(args.model, **load) if len(args.model) > 1
-                 else Predictor.load(args.model[0], **load))
+    predictor = load_predictor(args.model, **load)
 
     kept: list[tuple[str, object]] = []
     seen: set[str] = set()
