@@ -122,13 +122,13 @@ def reference_worker(model: str, sentences: list[str], threads: int | None, roun
 
 
 def pool_worker(mode: str, model: str, sentences: list[str], batch_size: int, threads: int | None, workers: int | None,
-                rounds: int = 1, group_batches: int | None = None) -> dict:
+                rounds: int = 1, *, group_batches: int) -> dict:
     """``mode`` (one of the single-process modes) run by a ``WorkerPool``, as the
     label command runs it with ``--workers``."""
     from persian_stance.infer.checkpoint import read_config
     from persian_stance.infer.predictor import resolve_model
     from persian_stance.infer.prepare import Preparer
-    from persian_stance.infer.workers import GROUP_BATCHES, WorkerPool, available_cores, group_size, threads_per_worker
+    from persian_stance.infer.workers import WorkerPool, available_cores, group_size, threads_per_worker
 
     base = mode.removesuffix("-workers")
     cores = threads or available_cores()
@@ -136,7 +136,7 @@ def pool_worker(mode: str, model: str, sentences: list[str], batch_size: int, th
     load = {"path_or_preset": model, "batch_size": batch_size, "quantize": base.endswith("int8"),
             "threads": threads_per_worker(cores, workers), "device": "cpu",
             "backend": "onnx" if base.startswith("onnx-") else "torch"}
-    chunk = group_size(batch_size, group_batches or GROUP_BATCHES)  # the label command's groups
+    chunk = group_size(batch_size, group_batches)  # the label command's groups
     preparer = Preparer(read_config(resolve_model(model)).normalizer)
     t0 = time.perf_counter()
     pool = WorkerPool(workers, load, chunk)
@@ -175,16 +175,16 @@ def process_peak_rss_mb(pid: int) -> float:
 
 def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: str | None, threads: int | None,
            onnx_batch_size: int = 16, rounds: int = 1, workers: int | None = None,
-           group_batches: int | None = None) -> dict:
+           *, group_batches: int) -> dict:
     from persian_stance.infer.predictor import Predictor
-    from persian_stance.infer.workers import GROUP_BATCHES, group_size
+    from persian_stance.infer.workers import group_size
 
     sentences = json.loads(sentences_file.read_text(encoding="utf-8"))
     if mode == "reference":
         return reference_worker(model, sentences, threads, rounds)
     if mode.endswith("-workers"):
         return pool_worker(mode, model, sentences, onnx_batch_size if mode.startswith("onnx-") else batch_size,
-                           threads, workers, rounds, group_batches)
+                           threads, workers, rounds, group_batches=group_batches)
     backend = "onnx" if mode.startswith("onnx-") else "torch"
     if backend == "onnx":
         batch_size = onnx_batch_size
@@ -200,7 +200,7 @@ def worker(mode: str, model: str, sentences_file: Path, batch_size: int, dev: st
                 predictor.predict([s])
         else:
             # in the label command's groups, each sorted by length and cut into batches
-            chunk = group_size(predictor.batch_size, group_batches or GROUP_BATCHES)
+            chunk = group_size(predictor.batch_size, group_batches)
             for i in range(0, len(sentences), chunk):
                 predictor.predict(sentences[i:i + chunk])
 
@@ -268,11 +268,14 @@ def main() -> int:
     ap.add_argument("--_sentences", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.onnx_batch_size = args.onnx_batch_size or args.batch_size
+    from persian_stance.infer.workers import GROUP_BATCHES
+
+    args.group_batches = args.group_batches or GROUP_BATCHES  # resolved once; every worker gets it
 
     if args._worker:
         print(json.dumps(worker(args._worker, args.model, args._sentences, args.batch_size, args.dev or None,
                                 args.threads, args.onnx_batch_size, args.rounds, args.workers,
-                                args.group_batches)))
+                                group_batches=args.group_batches)))
         return 0
 
     if not args.input.exists():
@@ -310,8 +313,7 @@ def main() -> int:
                 cmd += ["--threads", str(args.threads)]
             if args.workers:
                 cmd += ["--workers", str(args.workers)]
-            if args.group_batches:
-                cmd += ["--group-batches", str(args.group_batches)]
+            cmd += ["--group-batches", str(args.group_batches)]
             print(f"round {round_ + 1}/{args.rounds}: running {mode} …", file=sys.stderr, flush=True)
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
@@ -377,7 +379,7 @@ def matmul_gflops(n: int = 1024, rounds: int = 7, repeats: int = 10) -> float:
     return best
 
 
-def model_work(model: str, sentences_file: Path, batch_size: int, group_batches: int | None = None) -> dict:
+def model_work(model: str, sentences_file: Path, batch_size: int, group_batches: int) -> dict:
     """Tokens the model sees and the weights of its linear layers: the matrix work of one pass.
     Also the tokens a forward pass reads once padded: with the label command's
     groups (each sorted by length, cut into batches of ``batch_size``) and with
@@ -385,14 +387,14 @@ def model_work(model: str, sentences_file: Path, batch_size: int, group_batches:
     import torch
 
     from persian_stance.infer.predictor import Predictor
-    from persian_stance.infer.workers import GROUP_BATCHES, group_size
+    from persian_stance.infer.workers import group_size
 
     p = Predictor.load(model, device="cpu")
     lengths = [len(p.preparer.prepare(s).features.input_ids)
                for s in json.loads(sentences_file.read_text(encoding="utf-8"))]
     tokens = sum(lengths)
     params = sum(m.weight.numel() for m in p.model.encoder.modules() if isinstance(m, torch.nn.Linear))
-    chunk = group_size(batch_size, group_batches or GROUP_BATCHES)
+    chunk = group_size(batch_size, group_batches)
     return {"tokens": tokens, "linear_params": params, "gflop": 2 * params * tokens / 1e9,
             "padded_tokens_label_groups": padded_tokens(lengths, chunk, batch_size),
             "padded_tokens_reference": padded_tokens(lengths, len(lengths), REFERENCE_BATCH),
