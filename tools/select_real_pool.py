@@ -15,6 +15,17 @@ runtime's own segmenter, and picks sentences by fixed rules with a fixed seed:
    sentence naming Azerbaijan or Armenia, uncapped. Articles already split
    keep their split.
 
+A third round (``--round3 N``, issue 11) adds N sentences to the *train*
+split only, so that the dev and test splits, and every figure measured on
+them, stay as they are. It reads the existing references and leaves them
+untouched; it takes sentences naming an actor, from articles that are not in
+dev or test, that no earlier reference overlaps. The model errors it aims at
+are neutral mentions read as favor or against (three quarters of the stance
+errors on the real dev split, ``tools/stance_errors.py``), so it takes:
+sentences where ``--model`` reads a favor or against stance (many of them
+neutral in truth), the sentences with the smallest margin between the two top
+stance classes, and random actor sentences, so that the mix stays like the pool.
+
 Uncertainty comes from the model shipped when the selection was made
 (``checkpoints/default`` as of December 2026, int8); run with that model to
 reproduce ``references.jsonl`` exactly. At most ``--per-article`` sentences come from one article (cue-rich articles
@@ -104,25 +115,31 @@ def segment_pool(path: Path, min_words: int, max_words: int) -> list[dict]:
     return rows
 
 
-def model_uncertainty(rows: list[dict], model: str, batch_size: int) -> None:
+def model_uncertainty(rows: list[dict], model: str, batch_size: int, only: set[int] | None = None) -> None:
     """Adds ``uncertainty`` in [0, 1]: how close the shipped model is to changing
     a label (a topic probability near its threshold, or a stance whose top class
-    barely wins), and the model's labels, for rows with an actor or a cue."""
+    barely wins), ``stance_uncertainty`` (the stance margins alone) and the
+    model's labels, for rows with an actor or a cue (or the rows in ``only``)."""
     from persian_stance.infer import Predictor
 
     predictor = Predictor.load(model, batch_size=batch_size, quantize=True)
-    idx = [i for i, r in enumerate(rows) if r["actors"] or r["cues"]]
+    idx = [i for i, r in enumerate(rows) if (r["actors"] or r["cues"]) and (only is None or i in only)]
     print(f"model: scoring {len(idx)} sentences …", file=sys.stderr)
     for start in range(0, len(idx), 512):
         chunk = idx[start:start + 512]
         results = predictor.predict([rows[i]["text"] for i in chunk])
         for i, res in zip(chunk, results):
             margins = [1 - 2 * abs(res.topics[t] - predictor.thresholds[t]) for t in TOPICS]
+            stance_margins = []
             for a in res.actors:
+                if a.scores is None:
+                    continue
                 top2 = sorted(a.scores.values(), reverse=True)[:2]
-                margins.append(1 - (top2[0] - top2[1]))
-            rows[i]["uncertainty"] = round(max(0.0, max(margins)), 4)
+                stance_margins.append(1 - (top2[0] - top2[1]))
+            rows[i]["uncertainty"] = round(max(0.0, max(margins + stance_margins)), 4)
+            rows[i]["stance_uncertainty"] = round(max(stance_margins, default=0.0), 4)
             rows[i]["model_topics"] = res.topic_labels
+            rows[i]["model_stances"] = {a.actor: a.stance for a in res.actors if a.stance}
         print(f"  {min(start + 512, len(idx))}/{len(idx)}", file=sys.stderr)
 
 
@@ -200,6 +217,46 @@ def top_up(rows: list[dict], chosen: dict[int, list[str]], actors: tuple[str, ..
     return extra
 
 
+def third_round(rows: list[dict], refs: list[dict], rng: random.Random, n: int, per_article: int,
+                model: str) -> dict[int, list[str]]:
+    """Round 3: ``n`` new train sentences naming an actor (see the module's
+    docstring): 45 % the model reads as favor or against, 30 % the smallest
+    stance margins, 25 % random, at most ``per_article`` per article counting
+    the earlier rounds' sentences."""
+    held_out = {r["article"] for r in refs if r["split"] != "train"}
+    spans = defaultdict(list)
+    for r in refs:
+        spans[r["article"]].append((r["start"], r["end"]))
+    per_art = Counter(r["article"] for r in refs)
+    cands = {i for i, r in enumerate(rows)
+             if r["actors"] and r["article"] not in held_out
+             and not any(s < r["end"] and r["start"] < e for s, e in spans[r["article"]])}
+    print(f"round 3: {len(cands)} candidate sentences", file=sys.stderr)
+    model_uncertainty(rows, model, batch_size=32, only=cands)
+    chosen: dict[int, list[str]] = {}
+
+    def take(pool: list[int], k: int, reason: str) -> None:
+        got = 0
+        for i in pool:
+            if got >= k:
+                break
+            if i in chosen or per_art[rows[i]["article"]] >= per_article:
+                continue
+            chosen[i] = [reason]
+            per_art[rows[i]["article"]] += 1
+            got += 1
+
+    charged = sorted(i for i in cands if set(rows[i].get("model_stances", {}).values()) - {"neutral"})
+    rng.shuffle(charged)
+    take(charged, round(0.45 * n), "round3:charged")
+    unsure = sorted(cands, key=lambda i: (-rows[i].get("stance_uncertainty", 0.0), i))
+    take(unsure, round(0.30 * n), "round3:uncertain")
+    rest = sorted(cands)
+    rng.shuffle(rest)
+    take(rest, n - len(chosen), "round3:actor")
+    return chosen
+
+
 def assign_splits(rows: list[dict], chosen: dict[int, list[str]], rng: random.Random,
                   shares: dict[str, float], fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Whole articles to train/dev/test. Articles are dealt rarest-cue first so
@@ -243,6 +300,9 @@ def main() -> int:
     ap.add_argument("--task-size", type=int, default=290)
     ap.add_argument("--per-article", type=int, default=6)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--round3", type=int, metavar="N",
+                    help="add N train sentences to the existing references (third round) instead of selecting anew")
+    ap.add_argument("--blind", type=int, default=150, help="round 3: sentences drawn for the blind second labelling")
     args = ap.parse_args()
 
     if args.tasks and REPO_DIR in args.tasks.resolve().parents:
@@ -250,6 +310,8 @@ def main() -> int:
     rng = random.Random(args.seed)
     rows = segment_pool(pool_path(args.pool), min_words=5, max_words=90)
     print(f"pool: {len(rows)} usable sentences from {len({r['article'] for r in rows})} articles", file=sys.stderr)
+    if args.round3:
+        return add_third_round(args, rows, rng)
     model_uncertainty(rows, args.model, batch_size=32)
     targets = {
         "cue": 820,
@@ -297,6 +359,41 @@ def main() -> int:
                     f.write(json.dumps({"id": reference_id(r["article"], r["start"]),
                                         "text": r["text"].replace("\n", " ")}, ensure_ascii=False) + "\n")
         print(f"task files in {args.tasks}")
+    return 0
+
+
+def add_third_round(args: argparse.Namespace, rows: list[dict], rng: random.Random) -> int:
+    refs = [json.loads(line) for line in open(args.out, encoding="utf-8")]
+    chosen = third_round(rows, refs, rng, args.round3, args.per_article, args.model)
+    order = sorted(chosen, key=lambda i: (rows[i]["article"], rows[i]["start"]))
+    with open(args.out, "a", encoding="utf-8") as f:
+        for i in order:
+            r = rows[i]
+            f.write(json.dumps({
+                "id": reference_id(r["article"], r["start"]), "article": r["article"], "start": r["start"],
+                "end": r["end"], "hash": sentence_hash(r["text"]), "split": "train",
+                "reasons": chosen[i], "model_uncertainty": r.get("uncertainty"),
+            }, ensure_ascii=False) + "\n")
+    reasons = Counter(x for i in chosen for x in chosen[i])
+    stances = Counter(s for i in chosen for s in rows[i].get("model_stances", {}).values())
+    print(f"round 3: added {len(chosen)} train sentences from {len({rows[i]['article'] for i in chosen})} "
+          f"articles -> {args.out}")
+    print("reasons:", dict(sorted(reasons.items())))
+    print("model stances of their mentions:", dict(stances))
+    if args.tasks:
+        args.tasks.mkdir(parents=True, exist_ok=True)
+        shuffled = list(order)
+        rng.shuffle(shuffled)
+        blind = sorted(rng.sample(shuffled, min(args.blind, len(shuffled))), key=shuffled.index)
+        groups = {f"r3-task{n // args.task_size + 1:02d}": shuffled[n:n + args.task_size]
+                  for n in range(0, len(shuffled), args.task_size)}
+        groups["r3-blind"] = blind
+        for name, idx in groups.items():
+            with open(args.tasks / f"{name}.jsonl", "w", encoding="utf-8") as f:
+                for i in idx:
+                    f.write(json.dumps({"id": reference_id(rows[i]["article"], rows[i]["start"]),
+                                        "text": rows[i]["text"].replace("\n", " ")}, ensure_ascii=False) + "\n")
+        print(f"task files in {args.tasks}: {', '.join(groups)}")
     return 0
 
 
