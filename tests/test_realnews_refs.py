@@ -96,3 +96,25 @@ def test_training_skips_real_splits_without_the_pool(tmp_path, monkeypatch):
 
 def test_training_keeps_real_splits_with_the_pool(pool):
     assert REAL_SPLITS["real-train"] in training_data(["train", "real-train"])
+
+
+def test_real_splits_share_no_article_and_no_sentence():
+    """Real-news splits are split by article: a train article (either round) in
+    dev or test would leak near-duplicate sentences into the figures we report.
+    Reads only the references, so it runs without the pool."""
+    articles, ids = {}, {}
+    for name, path in REAL_SPLITS.items():
+        if not path.is_file():
+            continue
+        recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert recs, path
+        articles[name] = {r["article"] for r in recs}
+        ids[name] = {r["id"] for r in recs}
+    assert {"real-train", "real-dev", "real-test"} <= set(articles)
+    side = {name: "train" if name.startswith("real-train") else name for name in articles}
+    for a in articles:
+        for b in articles:
+            if a < b:
+                assert not ids[a] & ids[b], (a, b)
+                if side[a] != side[b]:
+                    assert not articles[a] & articles[b], (a, b)

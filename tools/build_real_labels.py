@@ -9,6 +9,9 @@ of each article) and ``data/realnews/qa/adjudication.tsv`` (decisions on the
 disagreements, applied over the first labels where present):
 
 - ``data/realnews/{train,dev,test}.jsonl``: references plus labels;
+- ``data/realnews/train-round3.jsonl``: the third round's sentences (reasons
+  ``round3:*``, all in train), kept apart so that ``real-train`` still names
+  the data every earlier experiment trained on;
 - ``data/realnews/qa/second-labels.jsonl``: the second labels, as references.
 
 No text is written: the loader joins it from the pool.
@@ -70,6 +73,15 @@ def record(ref: dict, labels: dict) -> dict:
             "hash": ref["hash"], "topics": labels["topics"], "stances": labels["stances"], "source": "realnews"}
 
 
+def output_file(ref: dict) -> str:
+    """Which file of ``data/realnews/`` a reference's record goes to."""
+    if any(r.startswith("round3:") for r in ref["reasons"]):
+        if ref["split"] != "train":
+            raise SystemExit(f"{SELECTION}: {ref['id']} is a round-3 sentence outside train")
+        return "train-round3"
+    return ref["split"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--first", type=Path, required=True)
@@ -82,13 +94,13 @@ def main() -> int:
     unknown = sorted(set(first) - {r["id"] for r in refs})
     if unknown:
         raise SystemExit(f"labels for ids not in {SELECTION}: {unknown[:5]}")
-    out = {s: [] for s in ("train", "dev", "test")}
+    out = {s: [] for s in ("train", "dev", "test", "train-round3")}
     unlabelled = 0
     for ref in refs:
         if ref["id"] not in first:
             unlabelled += 1
             continue
-        out[ref["split"]].append(record(ref, decided.get(ref["id"], first[ref["id"]])))
+        out[output_file(ref)].append(record(ref, decided.get(ref["id"], first[ref["id"]])))
     for split, rows in out.items():
         with open(REAL / f"{split}.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

@@ -6,6 +6,9 @@ A data argument (config ``data.train``/``data.dev``, ``--data``) is one of:
 - ``train``, ``dev``, ``test``: the authored corpus splits (by writing batch);
 - ``real-train``, ``real-dev``, ``real-test``: the labelled real-news pool
   sentences (by article), stored as references (see :mod:`.realnews`);
+- ``real-train-round3``: the third labelling round, more real train sentences
+  (``tools/select_real_pool.py --round3``), kept apart from ``real-train`` so
+  that configs written before it still train on the same data;
 - ``seeds``: the gold labels of the five seed articles;
 - a path to a labelled JSON Lines file.
 """
@@ -23,7 +26,7 @@ SEEDS_FILE = DATA_DIR / "seeds.jsonl"
 AUTHORED_DIR = DATA_DIR / "authored"
 REALNEWS_DIR = DATA_DIR / "realnews"
 SPLIT_NAMES = ("train", "dev", "test")
-REAL_SPLITS = {f"real-{s}": REALNEWS_DIR / f"{s}.jsonl" for s in SPLIT_NAMES}
+REAL_SPLITS = {f"real-{s}": REALNEWS_DIR / f"{s}.jsonl" for s in (*SPLIT_NAMES, "train-round3")}
 
 
 def batch_files(authored_dir: Path = AUTHORED_DIR) -> dict[str, Path]:
@@ -61,7 +64,8 @@ def load_split(split: str) -> list[Record]:
 
 
 def resolve_data(spec: str) -> list[Path]:
-    """A data argument: a split name (train/dev/test, real-train/real-dev/real-test),
+    """A data argument: a split name (train/dev/test, real-train/real-dev/real-test,
+    real-train-round3),
     ``seeds``, or a file path."""
     if spec in SPLIT_NAMES:
         return split_files(spec)

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from .records import load_records
 
     if args.real:
-        groups = {s: load_records([REAL_SPLITS[f"real-{s}"]]) for s in ("train", "dev", "test")}
+        # train-round3 appears as its own column once it has been labelled.
+        groups = {name.removeprefix("real-"): load_records([path]) for name, path in REAL_SPLITS.items()
+                  if path.is_file() or name != "real-train-round3"}
     elif args.files:
         groups = {"files": load_records(args.files)}
     else:
