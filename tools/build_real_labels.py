@@ -12,7 +12,8 @@ disagreements, applied over the first labels where present):
 - ``data/realnews/train-round3.jsonl``: the third round's sentences (reasons
   ``round3:*``, all in train), kept apart so that ``real-train`` still names
   the data every earlier experiment trained on;
-- ``data/realnews/qa/second-labels.jsonl``: the second labels, as references.
+- ``data/realnews/qa/second-labels.jsonl`` (rounds 1 and 2) and
+  ``second-labels-round3.jsonl``: the second labels, as references.
 
 No text is written: the loader joins it from the pool.
 
@@ -108,10 +109,13 @@ def main() -> int:
     print(f"not labelled (left out): {unlabelled}; adjudicated: {len(set(decided) & set(first))}")
     if args.second:
         second = read_labels(args.second)
-        rows = [record(ref, second[ref["id"]]) for ref in refs if ref["id"] in second]
-        with open(REAL / "qa" / "second-labels.jsonl", "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        print(f"second labels: {len(rows)}")
+        # One file per labelling round, so that each round's agreement is measured on its own.
+        for name, is_round3 in (("second-labels", False), ("second-labels-round3", True)):
+            rows = [record(ref, second[ref["id"]]) for ref in refs
+                    if ref["id"] in second and (output_file(ref) == "train-round3") == is_round3]
+            with open(REAL / "qa" / f"{name}.jsonl", "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            print(f"{name}: {len(rows)}")
     return 0
 
 
